@@ -1,0 +1,33 @@
+# The two commands the README opens with: `make demo` and `make test`.
+# Both create .venv, install torch==2.13.0 first (the local CPU wheel), then mrekv with its extras.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+SHARED ?= $(abspath ../shared)
+export NLTK_DATA ?= $(SHARED)/nltk_data
+export MREKV_DATASETS ?= $(SHARED)/datasets
+export HF_HUB_OFFLINE ?= 1
+export TOKENIZERS_PARALLELISM ?= false
+
+.PHONY: setup test demo bench lint
+
+$(VENV)/.installed: pyproject.toml
+	python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q torch==2.13.0
+	$(PY) -m pip install -q -e ".[dev]"
+	touch $@
+
+setup: $(VENV)/.installed
+
+test: setup
+	$(PY) -m pytest -q
+
+demo: setup
+	bash scripts/demo.sh
+
+bench: setup
+	$(PY) -m pytest -q -m benchmark benchmarks
+
+lint: setup
+	$(VENV)/bin/ruff check src tests benchmarks
+	$(VENV)/bin/mypy src

@@ -1,0 +1,1 @@
+"""MRE data: examples, the MMM format, the dataset catalog, real corpora, few-shot splits."""

@@ -1,0 +1,120 @@
+"""The MRE example record: one sentence with its sentence-level class and word-level labels."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+from mrekv.errors import unknown_choice
+
+
+class TaskWord(str, Enum):
+    """The task words of the MMM / OIELLM format (the part after ``/`` in ``input``)."""
+
+    NER = "NER"
+    SENTIMENT_RELATION_WORD = "Sentiment Relation Word"
+    SENTIMENT_ADJ_AND_N = "Sentiment Adj and N"
+    SENTIMENT_ADJ = "Sentiment Adj"
+    SENTIMENT_N = "Sentiment N"
+    RELATION_EXTRACTION = "Relation Extraction"
+    EVENT_EXTRACTION = "Event Extraction"
+
+    @classmethod
+    def parse(cls, value: str | TaskWord) -> TaskWord:
+        """Return the task word for ``value``; raise ValueError listing the valid ones."""
+        if isinstance(value, TaskWord):
+            return value
+        for member in cls:
+            if member.value == value:
+                return member
+        raise ValueError(unknown_choice("task word", value, [m.value for m in cls]))
+
+
+class Family(str, Enum):
+    """The MMM sub-dataset families (the kind of word-level labels they carry)."""
+
+    SCNM = "SCNM"
+    SCPOS_RW = "SCPOS:RW"
+    SCPOS_ADJ_N = "SCPOS:Adj & N"
+    SCPOS_ADJ = "SCPOS:Adj"
+    SCPOS_N = "SCPOS:N"
+    TCREE = "TCREE"
+    TCONER = "TCONER"
+
+    @property
+    def task_word(self) -> TaskWord:
+        """The task word records of this family carry."""
+        return _FAMILY_TASK[self]
+
+    @classmethod
+    def parse(cls, value: str | Family) -> Family:
+        """Return the family for ``value`` (case-insensitive, ``&``/``and`` alike)."""
+        if isinstance(value, Family):
+            return value
+        key = _family_key(value)
+        for member in cls:
+            if _family_key(member.value) == key or _family_key(member.name) == key:
+                return member
+        raise ValueError(unknown_choice("family", value, [m.value for m in cls]))
+
+
+def _family_key(value: str) -> str:
+    return "".join(ch for ch in value.lower().replace("and", "&") if ch.isalnum() or ch == "&")
+
+
+_FAMILY_TASK = {
+    Family.SCNM: TaskWord.NER,
+    Family.SCPOS_RW: TaskWord.SENTIMENT_RELATION_WORD,
+    Family.SCPOS_ADJ_N: TaskWord.SENTIMENT_ADJ_AND_N,
+    Family.SCPOS_ADJ: TaskWord.SENTIMENT_ADJ,
+    Family.SCPOS_N: TaskWord.SENTIMENT_N,
+    Family.TCREE: TaskWord.RELATION_EXTRACTION,
+    Family.TCONER: TaskWord.NER,
+}
+
+LANGS = ("en", "ja", "zh")
+
+
+@dataclass(frozen=True)
+class MREExample:
+    """One sentence with a sentence-level class and its word-level labels.
+
+    Args:
+        text: the sentence (may contain ``/``, ``:`` and ``;``).
+        text_label: the sentence-level class.
+        task: the task word of the record.
+        word_labels: ``(label, span)`` pairs, in record order; for the SCPOS families
+            the label is the word's sentiment or POS label and the span the word.
+        relations: ``(head, relation, tail)`` triples (``Relation Extraction`` only).
+        lang: ``"en"``, ``"ja"``, ``"zh"`` or None when unknown.
+
+    Example:
+        >>> MREExample("Great pasta.", "positive", TaskWord.SENTIMENT_ADJ,
+        ...            word_labels=(("positive", "Great"),), lang="en").words
+        ('Great',)
+    """
+
+    text: str
+    text_label: str
+    task: TaskWord = TaskWord.NER
+    word_labels: tuple[tuple[str, str], ...] = ()
+    relations: tuple[tuple[str, str, str], ...] = ()
+    lang: str | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "task", TaskWord.parse(self.task))
+        object.__setattr__(self, "word_labels", tuple(tuple(p) for p in self.word_labels))
+        object.__setattr__(self, "relations", tuple(tuple(t) for t in self.relations))
+        for pair in self.word_labels:
+            if len(pair) != 2:
+                raise ValueError(f"word label {pair!r} is not a (label, span) pair")
+        for triple in self.relations:
+            if len(triple) != 3:
+                raise ValueError(f"relation {triple!r} is not a (head, relation, tail) triple")
+        if self.lang is not None and self.lang not in LANGS:
+            raise ValueError(unknown_choice("language", self.lang, LANGS))
+
+    @property
+    def words(self) -> tuple[str, ...]:
+        """The word-level items: spans of ``word_labels``, then relation words."""
+        return tuple(span for _, span in self.word_labels) + tuple(r for _, r, _ in self.relations)

@@ -1,0 +1,1 @@
+"""The experiment runner: config in, results JSON Lines out, reports from results."""

@@ -1,0 +1,1 @@
+"""Prompt templates and the prompt-tuned masked-LM classifier."""

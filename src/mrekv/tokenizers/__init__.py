@@ -1,0 +1,1 @@
+"""Word tokenizers for Japanese, Chinese and English behind one protocol."""
