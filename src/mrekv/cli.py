@@ -1,0 +1,401 @@
+"""The ``mrekv`` command line: a thin layer over the public functions.
+
+Each command parses its arguments, calls one public function that returns data,
+then prints or writes it. Heavy libraries load only inside the command that
+needs them, so ``mrekv --help`` is instant.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from mrekv._version import __version__
+from mrekv.errors import MrekvError
+
+# --------------------------------------------------------------------------- inputs
+
+
+def _read_labelled(path: str, lang: str | None = None) -> tuple[list[str], list[str]]:
+    """Texts and labels from an MMM file (.json/.jsonl) or a TSV file (label<TAB>text)."""
+    p = Path(path)
+    if p.suffix in {".json", ".jsonl"}:
+        from mrekv.data.mmm import read_mmm
+
+        examples = list(read_mmm(p, lang=lang))
+        return [e.text for e in examples], [e.text_label for e in examples]
+    texts, labels = [], []
+    with p.open(encoding="utf-8") as handle:
+        for lineno, line in enumerate(handle, 1):
+            line = line.rstrip("\n")
+            if not line.strip():
+                continue
+            label, sep, text = line.partition("\t")
+            if not sep:
+                raise MrekvError(f"{p}, line {lineno}: expected 'label<TAB>text'")
+            labels.append(label)
+            texts.append(text)
+    return texts, labels
+
+
+def _read_texts(path: str, lang: str | None = None) -> list[str]:
+    """Texts from an MMM file, a TSV file (label<TAB>text) or a plain file (one text a line)."""
+    p = Path(path)
+    if p.suffix in {".json", ".jsonl", ".tsv"}:
+        return _read_labelled(path, lang)[0]
+    with p.open(encoding="utf-8") as handle:
+        return [line.rstrip("\n") for line in handle if line.strip()]
+
+
+def _examples_from_args(args: argparse.Namespace) -> tuple[list[Any], str | None]:
+    """MRE examples from ``--input`` (MMM file) or ``--corpus``/``--split``."""
+    if args.input:
+        from mrekv.data.mmm import read_mmm
+
+        examples = list(read_mmm(args.input, lang=args.lang))
+        return examples, args.lang or (examples[0].lang if examples else None)
+    from mrekv.data.corpora import load_corpus
+
+    corpus = load_corpus(args.corpus, root=args.root)
+    if args.split:
+        corpus = corpus.split(args.split)
+    return corpus.to_examples(), corpus.lang
+
+
+def _print_json(data: Any) -> None:
+    print(json.dumps(data, ensure_ascii=False, indent=2))
+
+
+# --------------------------------------------------------------------------- commands
+
+
+def cmd_tokenize(args: argparse.Namespace) -> int:
+    from mrekv.tokenizers import get_tokenizer
+
+    tokenizer = get_tokenizer(args.lang, **({"backend": args.backend} if args.backend else {}))
+    texts = list(args.text) or _read_texts(args.input)
+    for tokens in tokenizer.tokenize_batch(texts):
+        if args.json:
+            rows = [[t.surface, t.lemma, t.upos, t.tag] for t in tokens]
+            print(json.dumps(rows, ensure_ascii=False))
+        else:
+            print(" ".join(f"{t.surface}/{t.upos}" for t in tokens))
+    return 0
+
+
+def cmd_build_mre(args: argparse.Namespace) -> int:
+    from mrekv.data.mmm import write_mmm
+    from mrekv.data.mre_mix import build_mre_examples
+
+    if args.corpus:
+        from mrekv.data.corpora import load_corpus
+
+        corpus = load_corpus(args.corpus, root=args.root)
+        part = corpus.split(args.split) if args.split else corpus
+        knowledge = corpus.split(args.knowledge_split) if args.knowledge_split else part
+        texts, labels, lang = list(part.texts), list(part.labels), corpus.lang
+        gold = list(part.word_labels) if (part.word_labels is not None and args.gold) else None
+        knowledge_data = (list(knowledge.texts), list(knowledge.labels))
+    else:
+        texts, labels = _read_labelled(args.input)
+        lang, gold, knowledge_data = args.lang, None, (texts, labels)
+    if lang is None:
+        raise MrekvError("--lang is required with --input")
+    examples = build_mre_examples(
+        texts, labels, lang, args.family, gold_word_labels=gold, knowledge=knowledge_data
+    )
+    write_mmm(args.out, examples)
+    print(f"wrote {len(examples)} records to {args.out}", file=sys.stderr)
+    return 0
+
+
+def cmd_mine(args: argparse.Namespace) -> int:
+    from mrekv.verbalizer.io import write_label_words
+    from mrekv.verbalizer.mining import mine_label_words
+
+    examples, lang = _examples_from_args(args)
+    label_words = mine_label_words(
+        examples,
+        method=args.method,
+        top_k=args.top_k,
+        lang=lang,
+        min_count=args.min_count,
+        cross_class=args.cross_class,
+        source=args.source,
+        split_name=args.split or (Path(args.input).name if args.input else None),
+    )
+    write_label_words(args.out, label_words, format=args.format)
+    counts = label_words.counts()
+    print(f"wrote {sum(counts.values())} label words for {len(counts)} classes to {args.out}",
+          file=sys.stderr)
+    return 0
+
+
+def cmd_probe(args: argparse.Namespace) -> int:
+    from mrekv.verbalizer.io import read_label_words
+    from mrekv.verbalizer.probe import probe_label_words
+
+    examples, lang = _examples_from_args(args)
+    label_words = read_label_words(args.label_words)
+    result = probe_label_words(
+        label_words, [e.text for e in examples], [e.text_label for e in examples], lang
+    )
+    _print_json({"accuracy": result.accuracy, "macro_f1": result.macro_f1,
+                 "coverage": result.coverage, "n": len(examples)})
+    return 0
+
+
+def cmd_mmm_validate(args: argparse.Namespace) -> int:
+    from mrekv.data.mmm import read_mmm
+
+    reader = read_mmm(args.file, on_error="skip" if args.keep_going else "raise")
+    n = sum(1 for _ in reader)
+    skipped = getattr(reader, "skipped", 0)
+    for error in getattr(reader, "errors", [])[:20]:
+        print(error, file=sys.stderr)
+    print(f"{n} valid records, {skipped} skipped")
+    return 1 if skipped else 0
+
+
+def cmd_datasets(args: argparse.Namespace) -> int:
+    if args.kind == "mmm":
+        from mrekv.data.catalog import MMM_CATALOG
+
+        for entry in MMM_CATALOG.values() if isinstance(MMM_CATALOG, dict) else MMM_CATALOG:
+            print(f"{entry.name}\t{entry.lang}\t{entry.family.value}\t{entry.task_word.value}")
+    else:
+        from mrekv.data.corpora import list_corpora
+
+        for row in list_corpora():
+            print("\t".join(str(x) for x in (row if isinstance(row, tuple) else (row,))))
+    return 0
+
+
+def _make_classifier(args: argparse.Namespace) -> Any:
+    from mrekv.prompt.classifier import PromptClassifier
+
+    verbalizer: Any = None
+    if args.label_words:
+        from mrekv.verbalizer.io import read_label_words
+
+        verbalizer = read_label_words(args.label_words)
+        if args.top_k:
+            verbalizer = verbalizer.top(args.top_k)
+    return PromptClassifier(
+        args.model,
+        template=args.template,
+        verbalizer=verbalizer,
+        lang=args.lang,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        learning_rate=args.learning_rate,
+        max_length=args.max_length,
+        seed=args.seed,
+        device=args.device,
+        trust_remote_code=args.trust_remote_code,
+    )
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    texts, labels = _read_labelled(args.train, args.lang)
+    dev = _read_labelled(args.dev, args.lang) if args.dev else (None, None)
+    if args.finetune:
+        from mrekv.finetune import FineTuneClassifier
+
+        clf: Any = FineTuneClassifier(
+            args.model, epochs=args.epochs, batch_size=args.batch_size,
+            learning_rate=args.learning_rate, max_length=args.max_length, seed=args.seed,
+            device=args.device, trust_remote_code=args.trust_remote_code,
+        )
+    else:
+        clf = _make_classifier(args)
+    clf.fit(texts, labels, dev_texts=dev[0], dev_labels=dev[1])
+    if args.calibrate and not args.finetune:
+        clf.calibrate(_read_texts(args.calibrate, args.lang))
+    clf.save_pretrained(args.out)
+    print(f"saved to {args.out}", file=sys.stderr)
+    return 0
+
+
+def _load_saved(path: str) -> Any:
+    from mrekv.prompt.saving import load_classifier
+
+    return load_classifier(path)
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+    clf = _load_saved(args.model_dir)
+    texts = _read_texts(args.input)
+    probs = clf.predict_proba(texts)
+    classes = list(clf.classes_)
+    out = open(args.out, "w", encoding="utf-8") if args.out else sys.stdout
+    try:
+        for text, row in zip(texts, probs, strict=True):
+            best = int(row.argmax())
+            proba = {c: float(p) for c, p in zip(classes, row, strict=True)}
+            record = {"text": text, "label": classes[best], "proba": proba}
+            out.write(json.dumps(record, ensure_ascii=False) + "\n")
+    finally:
+        if out is not sys.stdout:
+            out.close()
+    return 0
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from mrekv.metrics import classification_metrics
+
+    clf = _load_saved(args.model_dir)
+    texts, labels = _read_labelled(args.input)
+    _print_json(classification_metrics(labels, list(clf.predict(texts))))
+    return 0
+
+
+def cmd_experiment_run(args: argparse.Namespace) -> int:
+    from mrekv.experiment.runner import run_experiment
+
+    overrides = {"model": args.model} if args.model else {}
+    path = run_experiment(args.config, output=args.output, resume=not args.no_resume,
+                          progress=not args.quiet, **overrides)
+    print(path)
+    return 0
+
+
+def cmd_experiment_report(args: argparse.Namespace) -> int:
+    from mrekv.experiment.report import build_report
+
+    print(build_report(args.results, args.out))
+    return 0
+
+
+# --------------------------------------------------------------------------- parser
+
+
+def _add_source(p: argparse.ArgumentParser) -> None:
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("--input", help="an MMM file (.jsonl or .json)")
+    src.add_argument("--corpus", help="a corpus name (see `mrekv datasets corpora`)")
+    p.add_argument("--split", help="the corpus split to use (train, dev, test)")
+    p.add_argument("--root", help="corpora root (default: $MREKV_DATASETS, ../shared/datasets)")
+    p.add_argument("--lang", choices=["en", "ja", "zh"])
+
+
+def _add_model_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--model", required=True, help="Hub id or local folder of a masked LM")
+    p.add_argument("--template", help="template text with {text} and {mask}")
+    p.add_argument("--label-words", help="label-word file (mrekv JSON or KPT .txt/.json)")
+    p.add_argument("--top-k", type=int, help="keep the k best label words per class")
+    p.add_argument("--lang", choices=["en", "ja", "zh"])
+    p.add_argument("--epochs", type=int, default=5)
+    p.add_argument("--batch-size", type=int, default=8)
+    p.add_argument("--learning-rate", type=float, default=2e-5)
+    p.add_argument("--max-length", type=int, default=128)
+    p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--device", help="cpu, cuda, cuda:1 ... (default: CUDA when present)")
+    p.add_argument("--trust-remote-code", action="store_true")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="mrekv", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"mrekv {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("tokenize", help="split text into words with lemma and UPOS tag")
+    p.add_argument("--lang", required=True, choices=["en", "ja", "zh"])
+    p.add_argument("--backend", help="zh only: jieba (default) or rjieba")
+    p.add_argument("--input", help="a file of texts (one a line, TSV or MMM)")
+    p.add_argument("--json", action="store_true", help="print [surface, lemma, upos, tag] lists")
+    p.add_argument("text", nargs="*")
+    p.set_defaults(func=cmd_tokenize)
+
+    p = sub.add_parser("build-mre", help="turn a labelled corpus into MMM-format MRE records")
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("--input", help="TSV file: label<TAB>text")
+    src.add_argument("--corpus", help="a corpus name")
+    p.add_argument("--split", help="corpus split to convert")
+    p.add_argument("--knowledge-split", help="corpus split the relation words are mined from")
+    p.add_argument("--root")
+    p.add_argument("--lang", choices=["en", "ja", "zh"])
+    p.add_argument("--family", required=True, help='e.g. "SCPOS:Adj & N", "SCPOS:RW", SCNM')
+    p.add_argument("--gold", action="store_true", help="keep the corpus's gold word labels")
+    p.add_argument("--out", required=True)
+    p.set_defaults(func=cmd_build_mre)
+
+    p = sub.add_parser("mine", help="mine label words per class from word-level labels")
+    _add_source(p)
+    p.add_argument("--method", default="frequency", choices=["frequency", "tfidf", "pmi", "chi2"])
+    p.add_argument("--top-k", type=int, default=100)
+    p.add_argument("--min-count", type=int, default=1)
+    p.add_argument("--cross-class", default="keep", choices=["keep", "drop", "assign"])
+    p.add_argument("--source", default="word_labels", choices=["word_labels", "text"])
+    p.add_argument("--format", choices=["json", "kpt", "kpt-json"])
+    p.add_argument("--out", required=True)
+    p.set_defaults(func=cmd_mine)
+
+    p = sub.add_parser("probe", help="model-free check of how informative label words are")
+    _add_source(p)
+    p.add_argument("--label-words", required=True)
+    p.set_defaults(func=cmd_probe)
+
+    p = sub.add_parser("mmm", help="MMM file tools")
+    mmm = p.add_subparsers(dest="mmm_command", required=True)
+    q = mmm.add_parser("validate", help="check every record of an MMM file")
+    q.add_argument("file")
+    q.add_argument("--keep-going", action="store_true", help="report all bad records")
+    q.set_defaults(func=cmd_mmm_validate)
+
+    p = sub.add_parser("datasets", help="list the MMM catalog or the readable corpora")
+    p.add_argument("kind", choices=["mmm", "corpora"])
+    p.set_defaults(func=cmd_datasets)
+
+    p = sub.add_parser("train", help="prompt-tune (or fine-tune) a masked LM and save it")
+    _add_model_args(p)
+    p.add_argument("--train", required=True, help="MMM or TSV (label<TAB>text) file")
+    p.add_argument("--dev", help="MMM or TSV dev file (best-dev checkpoint)")
+    p.add_argument("--calibrate", help="file of unlabeled texts for contextual calibration")
+    p.add_argument("--finetune", action="store_true", help="full fine-tuning baseline instead")
+    p.add_argument("--out", required=True)
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("predict", help="predict classes with a saved model")
+    p.add_argument("--model-dir", required=True)
+    p.add_argument("--input", required=True)
+    p.add_argument("--out", help="JSON Lines output (default: stdout)")
+    p.set_defaults(func=cmd_predict)
+
+    p = sub.add_parser("evaluate", help="accuracy and macro-F1 of a saved model on labelled data")
+    p.add_argument("--model-dir", required=True)
+    p.add_argument("--input", required=True)
+    p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser("experiment", help="run experiments and build reports")
+    exp = p.add_subparsers(dest="experiment_command", required=True)
+    q = exp.add_parser("run", help="run every cell of a config (resumes finished cells)")
+    q.add_argument("config")
+    q.add_argument("--output", help="results file (default: from the config)")
+    q.add_argument("--model", help="override the config's model id")
+    q.add_argument("--no-resume", action="store_true")
+    q.add_argument("--quiet", action="store_true")
+    q.set_defaults(func=cmd_experiment_run)
+    q = exp.add_parser("report", help="Markdown report and plots from a results file")
+    q.add_argument("results")
+    q.add_argument("--out", default=None, help="output folder (default: beside the results)")
+    q.set_defaults(func=cmd_experiment_report)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``mrekv`` command line; return the exit status."""
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except (MrekvError, FileNotFoundError) as error:
+        print(f"mrekv: error: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
