@@ -1,0 +1,425 @@
+"""The experiment config: typed sections read from one TOML or JSON file, validated when built.
+
+An unknown key anywhere is a :class:`~mrekv.errors.ConfigError` naming the key,
+its section, the file and the valid keys; a bad value lists the valid choices.
+Relative paths are resolved against the folder of the config file, and
+``$VARS`` / ``~`` in paths are expanded.
+
+Method names follow one small grammar, ``[<proxy>:]<verbalizer>[+calib]``:
+
+* prompt methods (a masked LM with a verbalizer): ``manual``, ``kpt``,
+  ``mre-frequency``, ``mre-best``, ``soft``, each optionally ``+calib``;
+* ``finetune`` (full fine-tuning, no verbalizer, no calibration);
+* proxies that need no masked-LM weights: ``probe:<words>`` (the model-free
+  label-word probe) and ``embedding:<words>`` (the sentence-encoder
+  verbalizer), for ``<words>`` in ``manual``, ``kpt``, ``mre-frequency``,
+  ``mre-best``.
+
+Example:
+    >>> parse_method("kpt+calib")
+    MethodSpec(family='prompt', words='kpt', calibrated=True)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from mrekv.data.example import LANGS, Family
+from mrekv.errors import ConfigError, unknown_choice
+
+MethodFamily = Literal["prompt", "finetune", "probe", "embedding"]
+WORD_SOURCES = ("manual", "kpt", "mre-frequency", "mre-best")
+PROMPT_VERBALIZERS = (*WORD_SOURCES, "soft")
+PROXIES = ("probe", "embedding")
+MINING_METHODS = ("frequency", "tfidf", "pmi", "chi2")
+SOURCES = ("mmm", "corpus", "catalog")
+WORD_LABELS = ("auto", "gold", "family")
+
+
+@dataclass(frozen=True)
+class MethodSpec:
+    """One parsed method name (see the module docstring for the grammar)."""
+
+    family: MethodFamily
+    words: str | None
+    calibrated: bool = False
+
+    @property
+    def name(self) -> str:
+        """The canonical method name, as written in results."""
+        if self.family == "finetune":
+            return "finetune"
+        base = self.words if self.family == "prompt" else f"{self.family}:{self.words}"
+        return f"{base}+calib" if self.calibrated else str(base)
+
+    @property
+    def proxy(self) -> bool:
+        """True for the proxy families (no masked LM involved)."""
+        return self.family in PROXIES
+
+    @property
+    def needs_training(self) -> bool:
+        """True when the method trains on the few-shot set (so shots=0 changes it)."""
+        return self.family in ("prompt", "finetune", "embedding")
+
+
+def valid_methods() -> list[str]:
+    """Every method name the runner accepts."""
+    names = [*PROMPT_VERBALIZERS, *(f"{v}+calib" for v in PROMPT_VERBALIZERS), "finetune"]
+    names += [f"{p}:{w}" for p in PROXIES for w in WORD_SOURCES]
+    return names
+
+
+def parse_method(name: str) -> MethodSpec:
+    """Parse a method name; raise :class:`ConfigError` listing the valid ones."""
+    text = str(name).strip()
+    if text == "finetune":
+        return MethodSpec("finetune", None)
+    base, calibrated = (text[: -len("+calib")], True) if text.endswith("+calib") else (text, False)
+    if ":" in base:
+        proxy, words = base.split(":", 1)
+        if proxy in PROXIES and words in WORD_SOURCES and not calibrated:
+            return MethodSpec(proxy, words)  # type: ignore[arg-type]
+    elif base in PROMPT_VERBALIZERS:
+        return MethodSpec("prompt", base, calibrated)
+    raise ConfigError(unknown_choice("method", name, valid_methods()))
+
+
+@dataclass(frozen=True)
+class DatasetConfig:
+    """One dataset of the grid.
+
+    Args:
+        name: the name written in results (defaults to the corpus / catalog name).
+        source: ``"mmm"`` (local MMM files ``train``/``test``), ``"corpus"`` (a
+            :func:`mrekv.data.corpora.load_corpus` corpus) or ``"catalog"`` (an MMM
+            sub-dataset by catalog name, read from the local folder ``path``).
+        lang: ``en``/``ja``/``zh``; required for MMM files, else taken from the corpus.
+        family: the MMM family whose word-level labels are built for a corpus
+            without gold ones (e.g. ``"SCPOS:Adj & N"``).
+        word_labels: ``"gold"`` (the corpus's own word labels), ``"family"`` (build
+            them from POS with ``family``) or ``"auto"`` (gold when present).
+        template_kind: passed to the prompt template (e.g. ``"sentiment"``, ``"topic"``).
+        corpus, root: the corpus name and corpora root (``source="corpus"``).
+        catalog, path: the MMM sub-dataset name and local folder (``source="catalog"``).
+        train, test: MMM files (``source="mmm"``).
+        knowledge: where label words are mined from: a split name of the corpus
+            (never its test split) or, for MMM sources, an MMM file; default: a
+            seeded part of the training pool (see :class:`KnowledgeConfig`).
+        kpt: an OpenPrompt knowledge set name under ``paths.kpt`` (e.g. ``"agnews"``)
+            or a path to a ``knowledgeable_verbalizer.txt``; lines map to classes in order.
+        kpt_classes: the dataset's classes in the order of the knowledge file's lines
+            (default: the dataset's class order).
+        manual: manual label words per class (default: the class name itself).
+        max_train_pool, max_test: seeded caps (for quick runs).
+    """
+
+    name: str = ""
+    source: str = "mmm"
+    lang: str | None = None
+    family: str | None = None
+    word_labels: str = "auto"
+    template_kind: str | None = None
+    corpus: str | None = None
+    root: str | None = None
+    catalog: str | None = None
+    path: str | None = None
+    train: str | None = None
+    test: str | None = None
+    knowledge: str | None = None
+    kpt: str | None = None
+    kpt_classes: tuple[str, ...] | None = None
+    manual: Mapping[str, tuple[str, ...]] | None = None
+    max_train_pool: int | None = None
+    max_test: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.source not in SOURCES:
+            raise ConfigError(unknown_choice("dataset source", self.source, SOURCES))
+        if self.lang is not None and self.lang not in LANGS:
+            raise ConfigError(unknown_choice("language", self.lang, LANGS))
+        if self.word_labels not in WORD_LABELS:
+            raise ConfigError(unknown_choice("word_labels", self.word_labels, WORD_LABELS))
+        if self.family is not None:
+            try:
+                Family.parse(self.family)
+            except ValueError as error:
+                raise ConfigError(str(error)) from None
+        required = {"mmm": ("train", "test", "lang"), "corpus": ("corpus",),
+                    "catalog": ("catalog", "path")}[self.source]
+        missing = [k for k in required if getattr(self, k) in (None, "")]
+        if missing:
+            raise ConfigError(f"dataset {self.name or '?'!r} (source={self.source!r}) needs "
+                              f"{', '.join(missing)}")
+        if not self.name:
+            fallback = self.corpus or self.catalog or Path(self.train or "").stem
+            object.__setattr__(self, "name", fallback)
+        for key in ("max_train_pool", "max_test"):
+            value = getattr(self, key)
+            if value is not None and value < 1:
+                raise ConfigError(f"dataset {self.name!r}: {key} must be >= 1, got {value}")
+        if self.knowledge is not None and self.knowledge.strip().lower() == "test":
+            raise ConfigError(
+                f"dataset {self.name!r}: knowledge = 'test' would mine label words from the "
+                "evaluation data (leakage); use 'train', 'dev' or a separate file"
+            )
+
+
+@dataclass(frozen=True)
+class TrainingConfig:
+    """Settings of the prompt / fine-tuning classifiers and of calibration."""
+
+    epochs: int = 5
+    batch_size: int = 8
+    learning_rate: float = 3e-5
+    max_length: int = 128
+    device: str | None = None
+    calibration_size: int = 200
+
+    def __post_init__(self) -> None:
+        for key in ("epochs", "batch_size", "max_length", "calibration_size"):
+            if getattr(self, key) < 1:
+                raise ConfigError(f"training.{key} must be >= 1, got {getattr(self, key)}")
+        if self.learning_rate <= 0:
+            raise ConfigError(f"training.learning_rate must be > 0, got {self.learning_rate}")
+
+
+@dataclass(frozen=True)
+class MiningConfig:
+    """How label words are mined from the knowledge split.
+
+    Args:
+        best_method: the discriminative method behind ``mre-best``.
+        top_k: label words kept per class (the paper's WLI-KV keeps 100).
+        min_count: a word must occur at least this often with the class.
+    """
+
+    best_method: str = "tfidf"
+    top_k: int = 100
+    min_count: int = 1
+
+    def __post_init__(self) -> None:
+        if self.best_method not in MINING_METHODS:
+            raise ConfigError(unknown_choice("mining.best_method", self.best_method,
+                                             MINING_METHODS))
+        if self.top_k < 1 or self.min_count < 1:
+            raise ConfigError("mining.top_k and mining.min_count must be >= 1")
+
+
+@dataclass(frozen=True)
+class KnowledgeConfig:
+    """How the knowledge split is carved from the training pool when no source is named.
+
+    The split is fixed per dataset (``seed``), so label words are mined once and
+    shared by every cell; few-shot sets are drawn from the rest of the pool.
+    """
+
+    fraction: float = 0.5
+    max_size: int | None = None
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if not 0.0 < self.fraction < 1.0:
+            raise ConfigError(f"knowledge.fraction must be in (0, 1), got {self.fraction}")
+        if self.max_size is not None and self.max_size < 1:
+            raise ConfigError(f"knowledge.max_size must be >= 1, got {self.max_size}")
+
+
+@dataclass(frozen=True)
+class EmbeddingConfig:
+    """The embedding proxy (:class:`mrekv.embedding.EmbeddingClassifier`).
+
+    Args:
+        encoder: ``"default"`` (the packaged all-MiniLM-L6-v2), a local folder or a Hub id.
+        mix: weight of the k-shot example mean in the updated prototype.
+        langs: languages the encoder handles (all-MiniLM-L6-v2 is English only).
+        batch_size: texts per encoder batch.
+    """
+
+    encoder: str = "default"
+    mix: float = 0.5
+    langs: tuple[str, ...] = ("en",)
+    batch_size: int = 64
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.mix <= 1.0:
+            raise ConfigError(f"embedding.mix must be in [0, 1], got {self.mix}")
+        for lang in self.langs:
+            if lang not in LANGS:
+                raise ConfigError(unknown_choice("embedding language", lang, LANGS))
+
+
+@dataclass(frozen=True)
+class PathsConfig:
+    """Where the shared assets are (relative to the config file unless absolute)."""
+
+    kpt: str = "$MREKV_KPT"
+    models: str | None = None
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """The masked LMs: ``ids`` for every dataset, else ``by_lang[lang]``.
+
+    ``"tiny"`` builds a tiny random MLM with a WordPiece vocabulary trained on the
+    dataset's non-test texts, cached in the output folder.
+    """
+
+    ids: tuple[str, ...] = ()
+    by_lang: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for lang in self.by_lang:
+            if lang not in LANGS:
+                raise ConfigError(unknown_choice("model.by_lang language", lang, LANGS))
+
+    def for_lang(self, lang: str) -> tuple[str, ...]:
+        """The model ids a dataset in ``lang`` runs with."""
+        if self.ids:
+            return tuple(self.ids)
+        if lang in self.by_lang:
+            return (self.by_lang[lang],)
+        raise ConfigError(f"no model for language {lang!r}: set model.ids or model.by_lang.{lang}")
+
+
+@dataclass(frozen=True)
+class ExperimentConfig:
+    """One experiment: a grid of datasets x models x templates x methods x shots x seeds.
+
+    Build it with :func:`load_config`; ``source`` is the file it came from.
+    """
+
+    name: str
+    output: str
+    datasets: tuple[DatasetConfig, ...]
+    methods: tuple[str, ...]
+    shots: tuple[int, ...] = (0, 4, 16)
+    seeds: tuple[int, ...] = (0, 1, 2, 3, 4)
+    templates: tuple[str, ...] = ("default",)
+    description: str = ""
+    smoke: bool = False
+    model: ModelConfig = field(default_factory=ModelConfig)
+    training: TrainingConfig = field(default_factory=TrainingConfig)
+    mining: MiningConfig = field(default_factory=MiningConfig)
+    knowledge: KnowledgeConfig = field(default_factory=KnowledgeConfig)
+    embedding: EmbeddingConfig = field(default_factory=EmbeddingConfig)
+    paths: PathsConfig = field(default_factory=PathsConfig)
+    source: str | None = None
+
+    def __post_init__(self) -> None:
+        if not self.datasets:
+            raise ConfigError("the config names no [[datasets]]")
+        names = [d.name for d in self.datasets]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ConfigError(f"duplicate dataset names {dupes!r}")
+        specs = [parse_method(m) for m in self.methods]
+        if not specs:
+            raise ConfigError(f"the config names no methods; valid: {', '.join(valid_methods())}")
+        object.__setattr__(self, "methods", tuple(s.name for s in specs))
+        if any(k < 0 for k in self.shots) or not self.shots:
+            raise ConfigError(f"shots must be non-negative integers, got {list(self.shots)}")
+        if not self.seeds:
+            raise ConfigError("seeds must not be empty")
+        needs_mlm = any(s.family in ("prompt", "finetune") for s in specs)
+        if needs_mlm and not self.model.ids and not self.model.by_lang:
+            raise ConfigError(
+                "prompt/finetune methods need a model: set model.ids or model.by_lang"
+            )
+
+    @property
+    def method_specs(self) -> tuple[MethodSpec, ...]:
+        return tuple(parse_method(m) for m in self.methods)
+
+    @property
+    def base_dir(self) -> Path:
+        """The folder relative paths are resolved against."""
+        return Path(self.source).resolve().parent if self.source else Path.cwd()
+
+    def resolve(self, path: str | None) -> Path | None:
+        """``path`` with ``$VARS`` and ``~`` expanded, relative to :attr:`base_dir`."""
+        if path is None:
+            return None
+        expanded = os.path.expanduser(os.path.expandvars(path))
+        if "$" in expanded:
+            return None  # an unset variable: the caller falls back or reports it
+        p = Path(expanded)
+        return p if p.is_absolute() else self.base_dir / p
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready data (the config as validated, without ``source``)."""
+        data = dataclasses.asdict(self)
+        data.pop("source", None)
+        return data
+
+
+_SECTIONS: dict[str, type] = {
+    "model": ModelConfig, "training": TrainingConfig, "mining": MiningConfig,
+    "knowledge": KnowledgeConfig, "embedding": EmbeddingConfig, "paths": PathsConfig,
+}
+_TUPLE_KEYS = {"shots", "seeds", "templates", "methods", "ids", "langs", "kpt_classes"}
+
+
+def _build(cls: type, data: Any, section: str, source: str) -> Any:
+    if not isinstance(data, Mapping):
+        raise ConfigError(f"{source}: [{section}] must be a table, got {type(data).__name__}")
+    names = [f.name for f in dataclasses.fields(cls) if f.name != "source"]
+    unknown = sorted(set(data) - set(names))
+    if unknown:
+        raise ConfigError(
+            f"{source}: unknown key {unknown[0]!r} in [{section}]; valid keys: {', '.join(names)}"
+        )
+    values: dict[str, Any] = {}
+    for key, value in data.items():
+        if key == "datasets":
+            if not isinstance(value, list):
+                raise ConfigError(f"{source}: 'datasets' must be an array of tables")
+            value = tuple(_build(DatasetConfig, d, f"datasets[{i}]", source)
+                          for i, d in enumerate(value))
+        elif key in _SECTIONS and cls is ExperimentConfig:
+            value = _build(_SECTIONS[key], value, key, source)
+        elif key == "manual" and value is not None:
+            value = {str(c): tuple(ws) for c, ws in dict(value).items()}
+        elif key in _TUPLE_KEYS and isinstance(value, list):
+            value = tuple(value)
+        values[key] = value
+    try:
+        return cls(**values)
+    except ConfigError as error:
+        raise ConfigError(f"{source}: [{section}]: {error}") from None
+    except TypeError as error:
+        raise ConfigError(f"{source}: [{section}]: {error}") from None
+
+
+def config_from_dict(data: Mapping[str, Any], source: str | Path | None = None) -> ExperimentConfig:
+    """Build and validate an :class:`ExperimentConfig` from parsed TOML/JSON data."""
+    where = str(source) if source is not None else "<config>"
+    values = dict(data)
+    values.setdefault("name", Path(where).stem if source is not None else "experiment")
+    values.setdefault("output", f"../runs/{values['name']}.jsonl")
+    config = _build(ExperimentConfig, values, "top level", where)
+    return dataclasses.replace(config, source=None if source is None else str(source))
+
+
+def load_config(path: str | Path) -> ExperimentConfig:
+    """Read an experiment config from a ``.toml`` or ``.json`` file.
+
+    Raises:
+        ConfigError: unknown keys or bad values (naming the key, section and file),
+            or a file that is not valid TOML/JSON.
+    """
+    p = Path(path)
+    text = p.read_text(encoding="utf-8")
+    try:
+        data = json.loads(text) if p.suffix == ".json" else tomllib.loads(text)
+    except (tomllib.TOMLDecodeError, json.JSONDecodeError) as error:
+        kind = "JSON" if p.suffix == ".json" else "TOML"
+        raise ConfigError(f"{p}: not valid {kind}: {error}") from None
+    return config_from_dict(data, p)
