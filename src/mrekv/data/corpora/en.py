@@ -4,6 +4,8 @@ Each ``load_*`` takes the corpus folder under the datasets root and returns a
 :class:`~mrekv.data.corpus.Corpus`. Choices made here (documented per reader):
 
 - harvardnlp files: ``'<label> <text>'`` per line, texts kept as tokenised lowercase;
+  MR/CR/SUBJ/MPQA (no official split) drop empty texts and repeats of an earlier text
+  (the first occurrence keeps its label) so no text is on both sides of the split;
   MR/SUBJ/TREC-train are Windows-1252 (the Latin-1 superset: byte 0x85 is ``…``,
   not the NEL line break), split on ``\\n`` only. SUBJ label 0 = subjective.
 - AG News: train/dev = the 10K subset's train/valid parts, test = the official
@@ -21,6 +23,7 @@ from pathlib import Path
 from xml.etree import ElementTree
 
 from mrekv.data.corpora._common import (
+    first_occurrences,
     format_error,
     holdout_splits,
     majority_polarity,
@@ -67,10 +70,13 @@ def _heldout(
     for _, label, text in read_label_first(folder / file, classes, encoding, skip_empty=True):
         texts.append(text)
         labels.append(label)
+    keep = first_occurrences(texts)
+    texts = [texts[i] for i in keep]
+    labels = [labels[i] for i in keep]
     return Corpus(name, "en", tuple(texts), tuple(labels), classes,
                   splits=holdout_splits(labels), source=str(folder / file),
-                  description=description + "; lines with empty text skipped; fixed stratified "
-                  "80/20 train/test split (seed 42)")
+                  description=description + "; empty texts and repeats of an earlier text "
+                  "dropped; fixed stratified 80/20 train/test split (seed 42)")
 
 
 def load_sst2(folder: Path) -> Corpus:
@@ -100,7 +106,7 @@ def load_mr(folder: Path) -> Corpus:
 
 
 def load_cr(folder: Path) -> Corpus:
-    """CR (custrev.all): 1,368 negative + 2,407 positive lines, 4 of them empty (skipped)."""
+    """CR (custrev.all): 1,368 negative + 2,407 positive lines; 4 empty and 6 repeats dropped."""
     return _heldout("cr", folder, "custrev.all", POLARITY, "CR customer-review sentences")
 
 
@@ -111,7 +117,7 @@ def load_subj(folder: Path) -> Corpus:
 
 
 def load_mpqa(folder: Path) -> Corpus:
-    """MPQA (mpqa.all): 7,294 negative + 3,312 positive lines, 3 of them empty (skipped)."""
+    """MPQA (mpqa.all): 7,294 negative + 3,312 positive lines; empty ones and repeats dropped."""
     return _heldout("mpqa", folder, "mpqa.all", POLARITY, "MPQA opinion phrases")
 
 
