@@ -1,0 +1,244 @@
+"""Build a Markdown report and PNG plots from a results file (and nothing else).
+
+The report has: what was run (experiments, versions, commits, models), a
+warning when the numbers come from a smoke run or a tiny random model, mean ±
+std of accuracy and macro-F1 per dataset x method x shots, a win table (how
+often each method beats ``manual`` of its own family and ``finetune`` on paired
+(dataset, model, shots, seed) cells, per language), the skipped cells with their
+reasons, and one plot per dataset (macro-F1 vs shots, one line per method).
+Proxy results (``probe:*``, ``embedding:*``) are reported in their own,
+clearly labelled sections.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from mrekv._io import atomic_write_text
+from mrekv.experiment.results import read_results
+
+PROXY_NOTE = (
+    "**Proxy results, not masked-LM results.** `probe:*` scores label words with the "
+    "model-free lexical probe (a text goes to the class whose label words it contains "
+    "most); `embedding:*` classifies by cosine similarity to label-word prototypes in a "
+    "pretrained sentence encoder (all-MiniLM-L6-v2 by default, English only, so other "
+    "languages have no embedding cells), mixed with the k-shot example mean when shots > 0. "
+    "They compare label-word sets without any masked-LM weights."
+)
+SMOKE_NOTE = (
+    "> **Not results.** These numbers come from a smoke configuration and/or a tiny, "
+    "randomly initialised masked LM (`tiny`). They show that the pipeline runs end to end; "
+    "they say nothing about any method."
+)
+
+
+def _mean_std(values: Sequence[float]) -> str:
+    if not values:
+        return "–"
+    mean = statistics.fmean(values)
+    std = statistics.stdev(values) if len(values) > 1 else 0.0
+    return f"{100 * mean:.1f} ± {100 * std:.1f}"
+
+
+def latest_ok(records: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The last ``ok`` line of every cell (a rerun of a cell supersedes earlier lines)."""
+    by_key: dict[str, dict[str, Any]] = {}
+    for record in records:
+        if record.get("status", "ok") == "ok" and record.get("metrics"):
+            by_key[str(record.get("cell_key", id(record)))] = record
+    return list(by_key.values())
+
+
+def summary_rows(records: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Mean/std rows per (dataset, model, template, method, shots), sorted for display."""
+    groups: dict[tuple[Any, ...], list[dict[str, Any]]] = defaultdict(list)
+    for r in records:
+        groups[(r["dataset"], r["lang"], r.get("model"), r.get("template"), r["method"],
+                r["shots"], bool(r.get("proxy")))].append(r)
+    rows = []
+    for (dataset, lang, model, template, method, shots, proxy), rs in groups.items():
+        acc = [float(r["metrics"]["accuracy"]) for r in rs]
+        f1 = [float(r["metrics"]["macro_f1"]) for r in rs]
+        rows.append({"dataset": dataset, "lang": lang, "model": model, "template": template,
+                     "method": method, "shots": shots, "proxy": proxy, "n": len(rs),
+                     "accuracy": acc, "macro_f1": f1})
+    rows.sort(key=lambda r: (r["lang"], r["dataset"], str(r["model"]), str(r["template"]),
+                             r["method"], r["shots"]))
+    return rows
+
+
+def _baseline_for(record: dict[str, Any], baseline: str) -> str | None:
+    """The method name ``record`` is compared with, or None when it is the baseline itself."""
+    method = record["method"]
+    if baseline == "finetune":
+        return None if method == "finetune" else "finetune"
+    family = record.get("family")
+    if family == "finetune":
+        return None
+    prefix = f"{family}:" if family in ("probe", "embedding") else ""
+    suffix = "+calib" if record.get("calibrated") else ""
+    name = f"{prefix}manual{suffix}"
+    return None if name == method else name
+
+
+def win_table(records: Sequence[dict[str, Any]], baseline: str) -> list[dict[str, Any]]:
+    """Wins / ties / losses in macro-F1 of each method against ``baseline``, per language.
+
+    Cells are paired on (dataset, model, shots, seed) and, against ``manual``, also on
+    the template; proxies are compared with the ``manual`` words of their own family.
+    """
+    def pair_key(r: dict[str, Any], with_template: bool) -> tuple[Any, ...]:
+        key = (r["dataset"], r.get("model"), r["shots"], r.get("seed"))
+        return (*key, r.get("template")) if with_template else key
+
+    with_template = baseline != "finetune"
+    index = {(r["method"], pair_key(r, with_template)): r for r in records}
+    counts: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0, 0])
+    for r in records:
+        base_name = _baseline_for(r, baseline)
+        if base_name is None:
+            continue
+        other = index.get((base_name, pair_key(r, with_template)))
+        if other is None:
+            continue
+        a, b = float(r["metrics"]["macro_f1"]), float(other["metrics"]["macro_f1"])
+        slot = 0 if a > b else (1 if a == b else 2)
+        counts[(r["method"], r["lang"])][slot] += 1
+    return [{"method": m, "lang": lang, "wins": c[0], "ties": c[1], "losses": c[2]}
+            for (m, lang), c in sorted(counts.items())]
+
+
+def _table(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def _summary_table(rows: list[dict[str, Any]]) -> str:
+    show_model = len({r["model"] for r in rows}) > 1
+    show_template = len({r["template"] for r in rows}) > 1
+    header = ["dataset", "lang", *(["model"] if show_model else []),
+              *(["template"] if show_template else []), "method", "shots", "runs",
+              "accuracy", "macro-F1"]
+    body = [[r["dataset"], r["lang"], *([r["model"]] if show_model else []),
+             *([r["template"]] if show_template else []), f"`{r['method']}`", r["shots"], r["n"],
+             _mean_std(r["accuracy"]), _mean_std(r["macro_f1"])] for r in rows]
+    return _table(header, body)
+
+
+def _win_section(records: list[dict[str, Any]]) -> list[str]:
+    parts: list[str] = []
+    for baseline in ("manual", "finetune"):
+        rows = win_table(records, baseline)
+        if not rows:
+            continue
+        parts += [f"### Against `{baseline}`" if baseline == "finetune" else
+                  "### Against `manual` (same family and calibration)", "",
+                  "Paired cells where the method's macro-F1 is higher / equal / lower.", "",
+                  _table(["method", "lang", "wins", "ties", "losses", "win rate"],
+                         [[f"`{r['method']}`", r["lang"], r["wins"], r["ties"], r["losses"],
+                           f"{r['wins'] / max(1, r['wins'] + r['ties'] + r['losses']):.0%}"]
+                          for r in rows]), ""]
+    return parts
+
+
+def plot_dataset(rows: list[dict[str, Any]], dataset: str, path: Path) -> Path:
+    """Plot macro-F1 (mean ± std over seeds) against shots, one line per method."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    series: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for r in rows:
+        if r["dataset"] == dataset:
+            label = r["method"] if r["model"] is None else f"{r['method']} ({r['model']})"
+            series[label].append(r)
+    for label, rs in sorted(series.items()):
+        rs = sorted(rs, key=lambda r: r["shots"])
+        xs = [r["shots"] for r in rs]
+        ys = [100 * statistics.fmean(r["macro_f1"]) for r in rs]
+        es = [100 * statistics.stdev(r["macro_f1"]) if len(r["macro_f1"]) > 1 else 0.0
+              for r in rs]
+        style = "--" if rs[0]["proxy"] else "-"
+        ax.errorbar(xs, ys, yerr=es, linestyle=style, marker="o", capsize=3, label=label)
+    ax.set_xlabel("shots per class")
+    ax.set_ylabel("macro-F1 (%)")
+    ax.set_title(f"{dataset} (dashed: proxies)")
+    ax.legend(fontsize=7, loc="best")
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def build_report(results_path: str | Path, out_dir: str | Path | None = None) -> Path:
+    """Write ``report.md`` and ``plots/*.png`` for a results file; return the report path.
+
+    Args:
+        results_path: a results JSON Lines file written by
+            :func:`mrekv.experiment.runner.run_experiment`.
+        out_dir: the output folder; default ``<results stem>-report`` beside the results.
+
+    Returns:
+        The path of the Markdown report.
+
+    Example:
+        >>> build_report("runs/quick.jsonl")   # doctest: +SKIP
+        PosixPath('runs/quick-report/report.md')
+    """
+    results = Path(results_path)
+    out = Path(out_dir) if out_dir is not None else results.parent / f"{results.stem}-report"
+    all_records = read_results(results)
+    records = latest_ok(all_records)
+    skipped = {(r["dataset"], r["method"], r.get("skip_reason")) for r in all_records
+               if r.get("status") == "skipped"}
+    rows = summary_rows(records)
+    main_rows = [r for r in rows if not r["proxy"]]
+    proxy_rows = [r for r in rows if r["proxy"]]
+    smoke = any(r.get("smoke") for r in records) or any(r.get("model") == "tiny" for r in records)
+    lines = [f"# Experiment report: {results.name}", ""]
+    if smoke:
+        lines += [SMOKE_NOTE, ""]
+    experiments = sorted({str(r.get("experiment")) for r in all_records})
+    versions = sorted({str(r.get("mrekv_version")) for r in all_records})
+    commits = sorted({str(r.get("git_commit"))[:12] for r in all_records})
+    models = sorted({str(r.get("model")) for r in records if not r.get("proxy")})
+    lines += [f"- experiments: {', '.join(experiments) or '–'}",
+              f"- cells: {len(records)} finished, {len(skipped)} skipped kinds",
+              f"- mrekv: {', '.join(versions) or '–'}; commits: {', '.join(commits) or '–'}",
+              f"- masked LMs: {', '.join(models) or 'none (proxies only)'}",
+              "- scores: mean ± std over seeds, in %; label words come only from each "
+              "dataset's knowledge split (disjoint from few-shot train/dev and test)", ""]
+    plots_dir = out / "plots"
+    datasets = sorted({r["dataset"] for r in rows})
+    if main_rows:
+        lines += ["## Masked-LM methods", "", _summary_table(main_rows), ""]
+    if proxy_rows:
+        lines += ["## Proxy methods (no masked LM)", "", PROXY_NOTE, "",
+                  _summary_table(proxy_rows), ""]
+    wins = _win_section(records)
+    if wins:
+        lines += ["## Win tables (macro-F1)", "", *wins]
+    if skipped:
+        lines += ["## Skipped cells", "",
+                  _table(["dataset", "method", "reason"],
+                         [[d, f"`{m}`", why] for d, m, why in sorted(skipped, key=str)]), ""]
+    if datasets:
+        lines += ["## Plots", ""]
+        for dataset in datasets:
+            png = plot_dataset(rows, dataset, plots_dir / f"{_safe(dataset)}.png")
+            lines += [f"![{dataset}](plots/{png.name})", ""]
+    report = out / "report.md"
+    atomic_write_text(report, "\n".join(lines).rstrip() + "\n")
+    return report
+
+
+def _safe(name: str) -> str:
+    return "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in name)

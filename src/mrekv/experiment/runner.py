@@ -1,0 +1,294 @@
+"""Run an experiment: every cell of a config's grid, one result line per cell, resumable.
+
+A cell is (dataset, model, template, method, shots, seed). Cells that cannot
+vary are not repeated: zero-shot cells (``shots = 0``) run once, with the first
+seed, because nothing in them is sampled; ``probe:*`` cells run once per dataset
+(the probe depends on neither shots, seed, model nor template); ``finetune`` has
+no zero-shot cell. Cells a dataset cannot run (``kpt`` without a knowledge
+file, ``embedding:*`` in a language the encoder does not handle) are written as
+``"status": "skipped"`` lines with the reason, so the report can say so.
+
+Each finished cell is appended to the results file at once (see
+:mod:`mrekv.experiment.results`); a rerun skips every cell whose ``cell_key`` is
+already there, so a run killed at any moment loses at most the cell in progress.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import subprocess
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from mrekv._version import __version__
+from mrekv.experiment.config import (
+    ExperimentConfig,
+    MethodSpec,
+    ModelConfig,
+    load_config,
+)
+from mrekv.experiment.results import (
+    RESULTS_FORMAT,
+    append_line,
+    finished_keys,
+    indices_hash,
+    repair,
+    stable_hash,
+)
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One point of the grid (``model``/``template`` are None for model-free proxies)."""
+
+    dataset: str
+    method: MethodSpec
+    shots: int
+    seed: int | None
+    model: str | None
+    template: str | None
+    skip_reason: str | None = None
+
+
+def _settings(config: ExperimentConfig, spec: MethodSpec) -> dict[str, Any]:
+    """The config sections that change a cell's result, by method family."""
+    parts: dict[str, Any] = {"knowledge": dataclasses.asdict(config.knowledge)}
+    if spec.words in ("mre-frequency", "mre-best"):
+        parts["mining"] = dataclasses.asdict(config.mining)
+    if spec.family in ("prompt", "finetune"):
+        parts["training"] = dataclasses.asdict(config.training)
+    if spec.family == "embedding":
+        parts["embedding"] = dataclasses.asdict(config.embedding)
+    return parts
+
+
+def cell_key(config: ExperimentConfig, cell: Cell) -> str:
+    """The key a finished cell is found by: hashes everything its result depends on."""
+    dataset = next(d for d in config.datasets if d.name == cell.dataset)
+    return stable_hash({
+        "dataset": dataclasses.asdict(dataset),
+        "method": cell.method.name,
+        "shots": cell.shots,
+        "seed": cell.seed,
+        "model": cell.model,
+        "template": cell.template,
+        "settings": _settings(config, cell.method),
+    }, 24)
+
+
+def plan_cells(config: ExperimentConfig, langs: dict[str, str],
+               has_kpt: dict[str, bool]) -> list[Cell]:
+    """Every cell of the grid, in run order (dataset, method, shots, seed).
+
+    Args:
+        config: the experiment.
+        langs: the language of each dataset.
+        has_kpt: whether each dataset has a KPT knowledge file.
+    """
+    cells: list[Cell] = []
+    first_seed = config.seeds[0]
+    for dataset in config.datasets:
+        lang = langs[dataset.name]
+        for spec in config.method_specs:
+            skip = None
+            if spec.words == "kpt" and not has_kpt[dataset.name]:
+                skip = "no KPT knowledge file for this dataset (set kpt in its section)"
+            if spec.family == "embedding" and lang not in config.embedding.langs:
+                skip = (f"the embedding encoder handles {', '.join(config.embedding.langs)} "
+                        f"only, not {lang}")
+            if spec.family == "probe":
+                cells.append(Cell(dataset.name, spec, 0, None, None, None, skip))
+                continue
+            if spec.family == "embedding":
+                models: tuple[str | None, ...] = (config.embedding.encoder,)
+                templates: tuple[str | None, ...] = (None,)
+            else:
+                models = tuple(config.model.for_lang(lang))
+                templates = (None,) if spec.family == "finetune" else tuple(config.templates)
+            for model in models:
+                for template in templates:
+                    for shots in config.shots:
+                        if shots == 0 and spec.family == "finetune":
+                            continue
+                        seeds = (first_seed,) if shots == 0 else config.seeds
+                        for seed in seeds:
+                            cells.append(Cell(dataset.name, spec, shots, seed, model, template,
+                                              skip))
+    return cells
+
+
+@lru_cache(maxsize=1)
+def git_commit() -> str | None:
+    """The commit of the mrekv checkout (``git rev-parse HEAD``), or None outside git."""
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=Path(__file__).parent,
+                             capture_output=True, text=True, timeout=10, check=True)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None
+
+
+class _Context:
+    """Caches shared by the cells of one run (datasets, label words, models, encoder)."""
+
+    def __init__(self, config: ExperimentConfig, cache_dir: Path) -> None:
+        self.config = config
+        self.cache_dir = cache_dir
+        self.datasets: dict[str, Any] = {}
+        self.label_words: dict[tuple[str, str], Any] = {}
+        self.models: dict[tuple[str, str], str] = {}
+        self.encoder: Any = None
+
+    def words(self, dataset: str, words: str) -> Any:
+        from mrekv.experiment.methods import build_label_words
+
+        if (dataset, words) not in self.label_words:
+            data = self.datasets[dataset]
+            self.label_words[(dataset, words)] = build_label_words(words, data, self.config)
+        return self.label_words[(dataset, words)]
+
+    def model(self, name: str, dataset: str) -> str:
+        from mrekv.experiment.methods import resolve_model
+
+        if (name, dataset) not in self.models:
+            self.models[(name, dataset)] = resolve_model(
+                name, self.datasets[dataset], self.config, self.cache_dir)
+        return self.models[(name, dataset)]
+
+    def get_encoder(self) -> Any:
+        if self.encoder is None:
+            from mrekv.embedding import SentenceEncoder
+
+            name = self.config.embedding.encoder
+            model = None if name == "default" else self.config.resolve(name) or name
+            self.encoder = SentenceEncoder(model, batch_size=self.config.embedding.batch_size)
+        return self.encoder
+
+
+def _execute(cell: Cell, ctx: _Context) -> dict[str, Any]:
+    from mrekv.experiment import methods
+
+    config = ctx.config
+    data = ctx.datasets[cell.dataset]
+    spec = cell.method
+    start = time.perf_counter()
+    label_words = None
+    if spec.words in ("manual", "kpt", "mre-frequency", "mre-best"):
+        label_words = ctx.words(cell.dataset, spec.words)
+    split = None if cell.seed is None else data.few_shot(cell.shots, cell.seed, config)
+    if spec.family == "probe":
+        outcome = methods.run_probe(label_words, data)
+    elif spec.family == "embedding":
+        outcome = methods.run_embedding(label_words, data, split, ctx.get_encoder(), config)
+    else:
+        model = ctx.model(str(cell.model), cell.dataset)
+        outcome = methods.run_classifier(spec, label_words, data, split, model,
+                                         str(cell.template), config)
+    fewshot = None
+    if split is not None:
+        fewshot = {"train_size": len(split.train), "dev_size": len(split.dev),
+                   "train_hash": indices_hash(split.train), "dev_hash": indices_hash(split.dev)}
+    uses_words = spec.words != "soft" and spec.family != "finetune"
+    return {
+        "metrics": outcome.metrics,
+        "label_words_per_class": outcome.label_words_per_class,
+        "knowledge": data.knowledge_info(config) if uses_words else None,
+        "fewshot": fewshot,
+        "timings": {**{k: round(v, 4) for k, v in outcome.timings.items()},
+                    "total_s": round(time.perf_counter() - start, 4)},
+    }
+
+
+def _record(cell: Cell, key: str, ctx: _Context, lang: str, body: dict[str, Any],
+            status: str) -> dict[str, Any]:
+    config = ctx.config
+    spec = cell.method
+    return {
+        "format": RESULTS_FORMAT,
+        "experiment": config.name,
+        "smoke": config.smoke,
+        "status": status,
+        "cell_key": key,
+        "dataset": cell.dataset,
+        "lang": lang,
+        "method": spec.name,
+        "family": spec.family,
+        "verbalizer": spec.words,
+        "calibrated": spec.calibrated,
+        "proxy": spec.proxy,
+        "shots": cell.shots,
+        "seed": cell.seed,
+        "model": cell.model,
+        "template": cell.template,
+        **body,
+        "config_hash": stable_hash(config.to_dict()),
+        "mrekv_version": __version__,
+        "git_commit": git_commit(),
+        "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+
+
+def run_experiment(
+    config_path: str | Path,
+    *,
+    output: str | Path | None = None,
+    resume: bool = True,
+    progress: bool = True,
+    model: str | None = None,
+) -> Path:
+    """Run every cell of an experiment config and return the results file.
+
+    Args:
+        config_path: a ``.toml`` or ``.json`` experiment config.
+        output: the results file (JSON Lines); default the config's ``output``
+            (relative to the config file).
+        resume: skip cells already in the results file (by ``cell_key``); False
+            moves an existing results file aside (``<name>.<time>.bak``) and starts over.
+        progress: show a progress bar over cells with the estimated time left.
+        model: a model id or folder replacing the config's ``model`` section.
+
+    Returns:
+        The path of the results file.
+
+    Raises:
+        ConfigError: a bad config, or a knowledge source that would leak (it shares
+            texts with the test set or the few-shot pool).
+
+    Example:
+        >>> run_experiment("experiments/quick.toml")   # doctest: +SKIP
+        PosixPath('.../runs/quick.jsonl')
+    """
+    from tqdm.auto import tqdm
+
+    from mrekv.experiment.methods import kpt_path, prepare_dataset
+
+    config = load_config(config_path)
+    if model is not None:
+        config = dataclasses.replace(config, model=ModelConfig(ids=(model,)))
+    out = Path(output) if output is not None else config.resolve(config.output)
+    assert out is not None
+    if out.exists() and not resume:
+        out.rename(out.with_name(f"{out.name}.{int(time.time())}.bak"))
+    repair(out)
+    done = finished_keys(out)
+    ctx = _Context(config, out.parent / f"{out.stem}.models")
+    for dataset in config.datasets:  # load all first: a leaking config is refused up front
+        ctx.datasets[dataset.name] = prepare_dataset(dataset, config)
+    langs = {name: data.lang for name, data in ctx.datasets.items()}
+    has_kpt = {name: kpt_path(data, config) is not None for name, data in ctx.datasets.items()}
+    cells = [(cell, cell_key(config, cell)) for cell in plan_cells(config, langs, has_kpt)]
+    pending = [(cell, key) for cell, key in cells if key not in done]
+    bar = tqdm(pending, desc=config.name, unit="cell", disable=not progress, dynamic_ncols=True)
+    for cell, key in bar:
+        bar.set_postfix_str(f"{cell.dataset} {cell.method.name} k={cell.shots} s={cell.seed}")
+        if cell.skip_reason is not None:
+            body: dict[str, Any] = {"skip_reason": cell.skip_reason, "metrics": None}
+            append_line(out, _record(cell, key, ctx, langs[cell.dataset], body, "skipped"))
+            continue
+        body = _execute(cell, ctx)
+        append_line(out, _record(cell, key, ctx, langs[cell.dataset], body, "ok"))
+    return out
