@@ -1,0 +1,302 @@
+"""Loading masked LMs and tokenizers, choosing a device, and building tiny random MLMs.
+
+Everything heavy (torch, transformers, tokenizers) is imported inside the
+functions, so importing this module is cheap.
+
+Example:
+    >>> from mrekv.models import load_masked_lm
+    >>> model, tokenizer = load_masked_lm("bert-base-uncased")  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import warnings
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # pragma: no cover
+    import torch
+    from torch import nn
+
+_SPECIAL_TOKENS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
+#: Attribute names under which Hugging Face masked LMs keep their output head
+#: (hidden states -> vocabulary logits): BERT ``cls``, RoBERTa/XLM-R ``lm_head``,
+#: ALBERT ``predictions``. Whatever is found is checked numerically before use.
+_HEAD_ATTRIBUTES = ("cls", "lm_head", "predictions")
+
+
+def resolve_device(device: str | torch.device | None = None) -> torch.device:
+    """The device to run on: ``device`` if given, else CUDA when available, else CPU.
+
+    Args:
+        device: ``"cpu"``, ``"cuda"``, ``"cuda:1"``, a ``torch.device``, or None.
+
+    Returns:
+        A ``torch.device``.
+    """
+    import torch
+
+    if device is not None:
+        return torch.device(device)
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def load_tokenizer(
+    name_or_path: str | Path, *, trust_remote_code: bool = False, **kwargs: Any
+) -> Any:
+    """Load a tokenizer with ``AutoTokenizer`` by Hub id or local folder.
+
+    A ``BertJapaneseTokenizer`` folder that asks for the MeCab dictionary
+    ``ipadic`` falls back to ``unidic_lite`` (with a warning) when ``ipadic`` is
+    not installed; pass ``mecab_kwargs`` yourself to choose.
+
+    Args:
+        name_or_path: Hub id or folder.
+        trust_remote_code: allow custom tokenizer code from the folder/Hub (off by default).
+        **kwargs: passed to ``AutoTokenizer.from_pretrained``.
+
+    Returns:
+        The tokenizer.
+    """
+    from transformers import AutoTokenizer
+
+    name = str(name_or_path)
+    if "mecab_kwargs" not in kwargs and _wants_missing_ipadic(name):
+        kwargs = {**kwargs, "mecab_kwargs": _unidic_fallback(name)}
+    try:
+        return AutoTokenizer.from_pretrained(name, trust_remote_code=trust_remote_code, **kwargs)
+    except Exception as exc:  # the Hub case: we could not read the config beforehand
+        if "ipadic" not in str(exc) or "mecab_kwargs" in kwargs:
+            raise
+        kwargs = {**kwargs, "mecab_kwargs": _unidic_fallback(name)}
+        return AutoTokenizer.from_pretrained(name, trust_remote_code=trust_remote_code, **kwargs)
+
+
+def _wants_missing_ipadic(name: str) -> bool:
+    config_file = Path(name) / "tokenizer_config.json"
+    if not config_file.is_file():
+        return False
+    try:
+        config = json.loads(config_file.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    mecab = config.get("mecab_kwargs") or {}
+    if config.get("word_tokenizer_type") != "mecab" or mecab.get("mecab_dic", "ipadic") != "ipadic":
+        return False
+    try:
+        import ipadic  # noqa: F401
+    except ImportError:
+        return True
+    return False
+
+
+def _unidic_fallback(name: str) -> dict[str, str]:
+    warnings.warn(
+        f"tokenizer {name!r} asks for the MeCab dictionary 'ipadic', which is not installed; "
+        "using 'unidic_lite' instead (word boundaries may differ slightly from the ones the "
+        "vocabulary was built with). Install ipadic (pip install ipadic) to use the original.",
+        stacklevel=3,
+    )
+    return {"mecab_dic": "unidic_lite"}
+
+
+def load_masked_lm(
+    name_or_path: str | Path,
+    *,
+    trust_remote_code: bool = False,
+    tokenizer_kwargs: dict[str, Any] | None = None,
+    **model_kwargs: Any,
+) -> tuple[Any, Any]:
+    """Load a masked LM and its tokenizer by Hub id or local folder.
+
+    Args:
+        name_or_path: Hub id (e.g. ``"bert-base-uncased"``) or a folder holding
+            ``config.json``, the weights and the tokenizer files.
+        trust_remote_code: allow custom model code (off by default).
+        tokenizer_kwargs: passed to :func:`load_tokenizer`.
+        **model_kwargs: passed to ``AutoModelForMaskedLM.from_pretrained``.
+
+    Returns:
+        ``(model, tokenizer)``; the model is in eval mode.
+
+    Example:
+        >>> model, tok = load_masked_lm("cl-tohoku/bert-base-japanese")  # doctest: +SKIP
+    """
+    from transformers import AutoModelForMaskedLM
+
+    tokenizer = load_tokenizer(
+        name_or_path, trust_remote_code=trust_remote_code, **(tokenizer_kwargs or {})
+    )
+    model = AutoModelForMaskedLM.from_pretrained(
+        str(name_or_path), trust_remote_code=trust_remote_code, **model_kwargs
+    )
+    return model.eval(), tokenizer
+
+
+def save_model_weights(model: Any, folder: str | Path) -> None:
+    """``model.save_pretrained(folder)`` as safetensors, on transformers 4.x and 5.x."""
+    params = inspect.signature(model.save_pretrained).parameters
+    if "safe_serialization" in params:
+        model.save_pretrained(str(folder), safe_serialization=True)
+    else:  # transformers 5 always writes safetensors
+        model.save_pretrained(str(folder))
+
+
+def locate_mlm_head(model: Any, probe_ids: Sequence[int]) -> tuple[nn.Module, nn.Module] | None:
+    """Find ``(encoder, head)`` such that ``head(encoder(ids).last_hidden_state)`` are the logits.
+
+    Running the encoder alone and the vocabulary head only at the mask
+    positions saves the (batch, seq, vocab) logits tensor. The pair is checked
+    numerically against the full forward on ``probe_ids``, so an unknown
+    architecture gets None (use the full forward) rather than wrong logits.
+
+    Args:
+        model: a Hugging Face masked LM.
+        probe_ids: a short input (token ids) to check the split on.
+
+    Returns:
+        ``(model.base_model, head)`` or None when no head could be verified.
+    """
+    import torch
+
+    encoder = getattr(model, "base_model", None)
+    if encoder is None or encoder is model:
+        return None
+    was_training = model.training
+    model.eval()
+    try:
+        ids = torch.tensor([list(probe_ids)], device=model.device)
+        mask = torch.ones_like(ids)
+        with torch.inference_mode():
+            full = model(input_ids=ids, attention_mask=mask).logits
+            hidden = encoder(input_ids=ids, attention_mask=mask)[0]
+            for name in _HEAD_ATTRIBUTES:
+                head = getattr(model, name, None)
+                if not isinstance(head, torch.nn.Module):
+                    continue
+                try:
+                    logits = head(hidden)
+                except Exception:  # noqa: BLE001 - a head with another signature: try the next
+                    continue
+                if torch.is_tensor(logits) and logits.shape == full.shape and torch.allclose(
+                    logits, full, rtol=1e-4, atol=1e-5
+                ):
+                    return encoder, head
+    finally:
+        model.train(was_training)
+    return None
+
+
+def make_tiny_mlm(
+    out_dir: str | Path,
+    texts: Iterable[str] | None = None,
+    *,
+    tokenizer_from: str | Path | None = None,
+    vocab_size: int = 4000,
+    hidden: int = 32,
+    layers: int = 2,
+    heads: int = 2,
+    max_position_embeddings: int = 512,
+    lowercase: bool = True,
+    seed: int = 0,
+) -> Path:
+    """Write a tiny, randomly initialised ``BertForMaskedLM`` and its tokenizer to ``out_dir``.
+
+    .. warning::
+        The model knows NO language: its weights are random. It exists so the
+        whole pipeline (prompting, training, saving, experiments) runs on
+        machines without pretrained weights. Accuracy measured with it says
+        nothing about any method; use a real pretrained masked LM for that.
+
+    Either reuse an existing tokenizer folder (``tokenizer_from``) or train a
+    small WordPiece vocabulary on ``texts`` with the Hugging Face ``tokenizers``
+    library (BERT normalizer with Chinese-character splitting, BERT
+    pre-tokenizer), which works for English, Japanese and Chinese text.
+
+    Args:
+        out_dir: the folder to write (created; existing files are overwritten).
+        texts: training texts for the WordPiece vocabulary (needed without ``tokenizer_from``).
+        tokenizer_from: an existing tokenizer folder or Hub id to reuse.
+        vocab_size: WordPiece vocabulary size when training one.
+        hidden, layers, heads: model size (``hidden`` must be divisible by ``heads``).
+        max_position_embeddings: longest input the model accepts.
+        lowercase: lowercase when training a vocabulary.
+        seed: seeds the weight initialisation.
+
+    Returns:
+        ``out_dir`` as a Path (loadable with :func:`load_masked_lm`).
+
+    Raises:
+        ValueError: neither ``texts`` nor ``tokenizer_from`` given, or bad sizes.
+
+    Example:
+        >>> make_tiny_mlm("tiny", ["a small corpus", "of sentences"])  # doctest: +SKIP
+    """
+    import torch
+    from transformers import BertConfig, BertForMaskedLM
+
+    if hidden % heads:
+        raise ValueError(f"hidden ({hidden}) must be divisible by heads ({heads})")
+    out = Path(out_dir)
+    if tokenizer_from is not None:
+        tokenizer = load_tokenizer(tokenizer_from)
+    elif texts is not None:
+        tokenizer = _train_wordpiece(list(texts), vocab_size=vocab_size, lowercase=lowercase)
+    else:
+        raise ValueError("make_tiny_mlm needs texts to train a vocabulary on, or tokenizer_from")
+    torch.manual_seed(seed)
+    config = BertConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=hidden,
+        num_hidden_layers=layers,
+        num_attention_heads=heads,
+        intermediate_size=hidden * 4,
+        max_position_embeddings=max_position_embeddings,
+        pad_token_id=tokenizer.pad_token_id,
+    )
+    model = BertForMaskedLM(config)
+    out.mkdir(parents=True, exist_ok=True)
+    save_model_weights(model, out)
+    tokenizer.save_pretrained(str(out))
+    return out
+
+
+def _train_wordpiece(texts: list[str], *, vocab_size: int, lowercase: bool) -> Any:
+    from tokenizers import (
+        Tokenizer,
+        decoders,
+        models,
+        normalizers,
+        pre_tokenizers,
+        processors,
+        trainers,
+    )
+    from transformers import PreTrainedTokenizerFast
+
+    if not texts:
+        raise ValueError("make_tiny_mlm got an empty list of texts")
+    tok = Tokenizer(models.WordPiece(unk_token="[UNK]"))
+    tok.normalizer = normalizers.BertNormalizer(
+        clean_text=True, handle_chinese_chars=True, strip_accents=None, lowercase=lowercase
+    )
+    tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    trainer = trainers.WordPieceTrainer(vocab_size=vocab_size, special_tokens=list(_SPECIAL_TOKENS))
+    tok.train_from_iterator(texts, trainer=trainer)
+    cls_id, sep_id = tok.token_to_id("[CLS]"), tok.token_to_id("[SEP]")
+    tok.post_processor = processors.TemplateProcessing(
+        single="[CLS] $A [SEP]",
+        pair="[CLS] $A [SEP] $B:1 [SEP]:1",
+        special_tokens=[("[CLS]", cls_id), ("[SEP]", sep_id)],
+    )
+    tok.decoder = decoders.WordPiece(prefix="##")
+    return PreTrainedTokenizerFast(
+        tokenizer_object=tok,
+        unk_token="[UNK]",
+        pad_token="[PAD]",
+        cls_token="[CLS]",
+        sep_token="[SEP]",
+        mask_token="[MASK]",
+    )
