@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from enum import Enum
+from dataclasses import dataclass, field
+from enum import StrEnum
 
 from mrekv.errors import unknown_choice
 
 
-class TaskWord(str, Enum):
+class TaskWord(StrEnum):
     """The task words of the MMM / OIELLM format (the part after ``/`` in ``input``)."""
 
     NER = "NER"
@@ -30,7 +30,7 @@ class TaskWord(str, Enum):
         raise ValueError(unknown_choice("task word", value, [m.value for m in cls]))
 
 
-class Family(str, Enum):
+class Family(StrEnum):
     """The MMM sub-dataset families (the kind of word-level labels they carry)."""
 
     SCNM = "SCNM"
@@ -74,6 +74,11 @@ _FAMILY_TASK = {
 
 LANGS = ("en", "ja", "zh")
 
+#: The separator characters of the MMM word-label part: ASCII and the full-width
+#: forms some original Japanese records use.
+COLONS = ":\uff1a"
+SEMICOLONS = ";\uff1b"
+
 
 @dataclass(frozen=True)
 class MREExample:
@@ -87,6 +92,12 @@ class MREExample:
             the label is the word's sentiment or POS label and the span the word.
         relations: ``(head, relation, tail)`` triples (``Relation Extraction`` only).
         lang: ``"en"``, ``"ja"``, ``"zh"`` or None when unknown.
+        separators: how the record's word-label part was written, for byte-exact
+            writing back: None for the canonical ASCII ``:`` / ``;``, else one
+            character per separator in record order (``":;:;"`` style, e.g.
+            ``"\uff1a\uff1b"`` for a full-width record). Ignored by ``==`` and
+            ``hash``: two examples with the same content are equal however they
+            were written. See :mod:`mrekv.data.mmm`.
 
     Example:
         >>> MREExample("Great pasta.", "positive", TaskWord.SENTIMENT_ADJ,
@@ -100,6 +111,7 @@ class MREExample:
     word_labels: tuple[tuple[str, str], ...] = ()
     relations: tuple[tuple[str, str, str], ...] = ()
     lang: str | None = None
+    separators: str | None = field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "task", TaskWord.parse(self.task))
@@ -113,8 +125,19 @@ class MREExample:
                 raise ValueError(f"relation {triple!r} is not a (head, relation, tail) triple")
         if self.lang is not None and self.lang not in LANGS:
             raise ValueError(unknown_choice("language", self.lang, LANGS))
+        if self.separators is not None and not all(
+            ch in COLONS + SEMICOLONS for ch in self.separators
+        ):
+            raise ValueError(
+                f"separators {self.separators!r} may only hold {COLONS + SEMICOLONS!r}"
+            )
 
     @property
     def words(self) -> tuple[str, ...]:
         """The word-level items: spans of ``word_labels``, then relation words."""
         return tuple(span for _, span in self.word_labels) + tuple(r for _, r, _ in self.relations)
+
+    @property
+    def word_label_classes(self) -> tuple[str, ...]:
+        """The distinct word-level labels, in first-seen order."""
+        return tuple(dict.fromkeys(label for label, _ in self.word_labels))
