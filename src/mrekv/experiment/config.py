@@ -370,7 +370,8 @@ _TUPLE_KEYS = {"shots", "seeds", "templates", "methods", "ids", "langs", "kpt_cl
 def _build(cls: type, data: Any, section: str, source: str) -> Any:
     if not isinstance(data, Mapping):
         raise ConfigError(f"{source}: [{section}] must be a table, got {type(data).__name__}")
-    names = [f.name for f in dataclasses.fields(cls) if f.name != "source"]
+    names = [f.name for f in dataclasses.fields(cls)
+             if not (cls is ExperimentConfig and f.name == "source")]
     unknown = sorted(set(data) - set(names))
     if unknown:
         raise ConfigError(

@@ -112,7 +112,7 @@ class PreparedDataset:
     def knowledge_info(self, exp: ExperimentConfig) -> dict[str, Any]:
         """What results record about the split that fed the verbalizer."""
         if self.external_knowledge is not None:
-            texts = [e.text for e in self.knowledge_examples(exp)]
+            texts = [e.text for e in _cap_list(self.external_knowledge, exp.knowledge.max_size)]
             return {"name": self.knowledge_name, "size": len(texts),
                     "hash": stable_hash(sorted(texts), 12)}
         idx = self.knowledge_indices(exp)
