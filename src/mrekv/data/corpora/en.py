@@ -231,7 +231,7 @@ def _read_semeval(path: Path) -> list[tuple[str, tuple[tuple[str, str], ...]]]:
                     path, None, f"sentence id={sid!r}: aspect term {word!r} does not match "
                     f"text[{start}:{end}] = {text[start:end]!r} or lacks a polarity")
             terms.append((pol, word))
-        out.append((text, tuple(terms)))
+        out.append((text.strip(), tuple(terms)))
     return out
 
 

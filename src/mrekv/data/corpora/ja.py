@@ -49,7 +49,7 @@ def livedoor_text(lines: list[str], max_chars: int = LIVEDOOR_MAX_CHARS) -> str:
     """
     body = "".join(ln.strip() for ln in lines[3:] if ln.strip())
     text = f"{lines[2].strip()} {body}".strip()
-    return text[:max_chars]
+    return text[:max_chars].rstrip()
 
 
 def load_livedoor(folder: Path) -> Corpus:
