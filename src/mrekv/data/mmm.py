@@ -108,7 +108,9 @@ def _decode_json(text: str) -> Any:
     try:
         return _DECODER.decode(text)
     except json.JSONDecodeError as err:
-        where = f"column {err.colno}" if err.lineno == 1 else f"line {err.lineno} column {err.colno}"
+        where = f"column {err.colno}"
+        if err.lineno > 1:
+            where = f"line {err.lineno} {where}"
         raise ValueError(f"invalid JSON: {err.msg} at {where}") from None
     except RecursionError:
         raise ValueError("invalid JSON: nested too deeply") from None
@@ -346,6 +348,12 @@ def format_mmm_record(example: MREExample) -> dict[str, str]:
         raise MMMFormatError(prefix + "a 'Relation Extraction' record holds relations only")
     if not is_relation and example.relations:
         raise MMMFormatError(prefix + f"a {task.value!r} record cannot hold relations")
+    marker = f"/{task.value}"
+    if marker + "/" in example.text_label or example.text_label.endswith(marker):
+        raise MMMFormatError(
+            prefix + f"text label {_short(example.text_label)} must not contain "
+            f"'{marker}/' nor end with '{marker}'"
+        )
     items: tuple[tuple[str, ...], ...] = example.relations if is_relation else example.word_labels
     width = 3 if is_relation else 2
     seps = example.separators
