@@ -1,0 +1,93 @@
+"""The report is rebuilt from a results file alone; figures are checked by hand."""
+
+from __future__ import annotations
+
+import pytest
+
+from mrekv.experiment.report import build_report, summary_rows, win_table
+from mrekv.experiment.results import append_line
+
+
+def rec(method, f1, *, seed=0, shots=4, dataset="d1", lang="en", family="prompt",
+        calibrated=False, model="tiny", status="ok", key=None, smoke=False):
+    proxy = family in ("probe", "embedding")
+    return {"cell_key": key or f"{dataset}-{method}-{shots}-{seed}", "status": status,
+            "dataset": dataset, "lang": lang, "method": method, "family": family,
+            "calibrated": calibrated, "proxy": proxy, "shots": shots, "seed": seed,
+            "model": None if proxy else model, "template": None if proxy else "default",
+            "metrics": {"accuracy": f1, "macro_f1": f1}, "smoke": smoke,
+            "experiment": "t", "mrekv_version": "0.1.0", "git_commit": None}
+
+
+RECORDS = [
+    rec("manual", 0.5, seed=0), rec("manual", 0.7, seed=1),
+    rec("kpt", 0.6, seed=0), rec("kpt", 0.7, seed=1),
+    rec("finetune", 0.55, seed=0, family="finetune"),
+    rec("finetune", 0.8, seed=1, family="finetune"),
+    rec("manual+calib", 0.4, seed=0, calibrated=True),
+    rec("kpt+calib", 0.3, seed=0, calibrated=True),
+    rec("probe:manual", 0.2, seed=None, shots=0, family="probe"),
+    rec("probe:kpt", 0.25, seed=None, shots=0, family="probe"),
+]
+
+
+def test_summary_mean_and_std():
+    rows = {(r["method"], r["shots"]): r for r in summary_rows(RECORDS)}
+    assert rows[("manual", 4)]["macro_f1"] == [0.5, 0.7]
+    assert rows[("manual", 4)]["n"] == 2
+    assert rows[("probe:kpt", 0)]["proxy"] is True
+
+
+def test_win_tables():
+    manual = {r["method"]: r for r in win_table(RECORDS, "manual")}
+    # kpt vs manual: seed 0 0.6 > 0.5 win, seed 1 0.7 = 0.7 tie
+    assert (manual["kpt"]["wins"], manual["kpt"]["ties"], manual["kpt"]["losses"]) == (1, 1, 0)
+    # kpt+calib is compared with manual+calib (0.3 < 0.4), not with manual
+    assert (manual["kpt+calib"]["wins"], manual["kpt+calib"]["losses"]) == (0, 1)
+    assert manual["probe:kpt"]["wins"] == 1
+    assert "finetune" not in manual and "manual" not in manual
+    fine = {r["method"]: r for r in win_table(RECORDS, "finetune")}
+    # manual vs finetune: 0.5 < 0.55, 0.7 < 0.8; kpt: 0.6 > 0.55, 0.7 < 0.8
+    assert (fine["manual"]["wins"], fine["manual"]["losses"]) == (0, 2)
+    assert (fine["kpt"]["wins"], fine["kpt"]["losses"]) == (1, 1)
+    assert "probe:kpt" not in fine  # proxies have no finetune cell at their (shots, seed)
+
+
+def test_build_report_from_results_file(tmp_path):
+    results = tmp_path / "r.jsonl"
+    for r in RECORDS:
+        append_line(results, r)
+    # an older failed attempt of a cell is superseded; skipped cells are listed
+    append_line(results, {**rec("embedding:manual", 0.0, family="embedding", lang="ja",
+                                dataset="d2"), "status": "skipped", "metrics": None,
+                          "skip_reason": "the embedding encoder handles en only, not ja"})
+    report = build_report(results, tmp_path / "rep")
+    text = report.read_text(encoding="utf-8")
+    assert report == tmp_path / "rep" / "report.md"
+    assert "| d1 | en | `manual` | 4 | 2 | 60.0 ± 14.1 | 60.0 ± 14.1 |" in text
+    assert "| d1 | en | `kpt` | 4 | 2 | 65.0 ± 7.1 | 65.0 ± 7.1 |" in text
+    assert "## Proxy methods (no masked LM)" in text and "Proxy results, not masked-LM" in text
+    assert "| `kpt` | en | 1 | 1 | 0 | 50% |" in text
+    assert "handles en only, not ja" in text
+    assert "Not results" in text  # the tiny model is flagged
+    png = tmp_path / "rep" / "plots" / "d1.png"
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "![d1](plots/d1.png)" in text
+
+
+def test_default_report_folder_and_no_smoke_note(tmp_path):
+    results = tmp_path / "suite.jsonl"
+    append_line(results, rec("manual", 0.5, model="bert-base-uncased"))
+    report = build_report(results)
+    assert report == tmp_path / "suite-report" / "report.md"
+    assert "Not results" not in report.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("values", [[0.5], [0.25, 0.75]])
+def test_std_of_single_run_is_zero(tmp_path, values):
+    results = tmp_path / "r.jsonl"
+    for i, v in enumerate(values):
+        append_line(results, rec("manual", v, seed=i, model="m"))
+    text = build_report(results).read_text(encoding="utf-8")
+    expected = "50.0 ± 0.0" if len(values) == 1 else "50.0 ± 35.4"
+    assert expected in text
