@@ -1,0 +1,126 @@
+"""Test stand-ins for helper A's Template and ManualVerbalizer, plus a synthetic task.
+
+Used only until ``mrekv.prompt.template`` / ``mrekv.verbalizer.manual`` exist;
+:func:`install_template_standin` registers the stand-in template module only
+when the real one cannot be imported.
+"""
+
+from __future__ import annotations
+
+import random
+import sys
+import types
+from dataclasses import dataclass
+
+import torch
+
+from mrekv.verbalizer.base import Verbalizer
+
+FILLER = (
+    "the a of and to in is it that was for on with as by at from this be have not are "
+    "but they you one all there we can more what when so up out if about who them"
+).split()
+KEYWORDS = {"sports": "football", "food": "pizza", "music": "guitar"}
+VERBALIZER_WORDS = {"sports": ["good"], "food": ["bad"], "music": ["great"]}
+
+
+def synthetic_task(n_per_class: int, seed: int) -> tuple[list[str], list[str]]:
+    """Sentences of random filler words with one class keyword inserted."""
+    rng = random.Random(seed)
+    texts, labels = [], []
+    for _ in range(n_per_class):
+        for label, keyword in KEYWORDS.items():
+            words = [rng.choice(FILLER) for _ in range(rng.randint(4, 12))]
+            words.insert(rng.randint(0, len(words)), keyword)
+            texts.append(" ".join(words))
+            labels.append(label)
+    order = list(range(len(texts)))
+    rng.shuffle(order)
+    return [texts[i] for i in order], [labels[i] for i in order]
+
+
+@dataclass(frozen=True)
+class EncodedPrompt:
+    input_ids: list[int]
+    mask_positions: list[int]
+
+
+@dataclass(frozen=True)
+class StandInTemplate:
+    text: str = "{text} It was {mask}."
+
+    def encode(self, tokenizer, text, text_b=None, *, max_length=128, num_masks=1):
+        before, after = self.text.split("{mask}")
+        pre_text, post_text = before.split("{text}")
+        pre = tokenizer(pre_text, add_special_tokens=False)["input_ids"]
+        body = tokenizer(text, add_special_tokens=False)["input_ids"]
+        post = tokenizer(after, add_special_tokens=False)["input_ids"]
+        budget = max_length - 2 - len(pre) - len(post) - num_masks
+        prefix = [tokenizer.cls_token_id, *pre, *body[: max(budget, 0)]]
+        ids = [*prefix, *[tokenizer.mask_token_id] * num_masks, *post, tokenizer.sep_token_id]
+        return EncodedPrompt(ids, list(range(len(prefix), len(prefix) + num_masks)))
+
+    def encode_batch(self, tokenizer, texts, texts_b=None, *, max_length=128, num_masks=1):
+        kw = {"max_length": max_length, "num_masks": num_masks}
+        return [self.encode(tokenizer, t, **kw) for t in texts]
+
+    def to_config(self):
+        return {"text": self.text}
+
+    @classmethod
+    def from_config(cls, d):
+        return cls(d["text"])
+
+
+def default_template(lang: str, kind: str = "generic") -> StandInTemplate:
+    return StandInTemplate()
+
+
+def install_template_standin() -> None:
+    """Make ``mrekv.prompt.template`` importable if helper A's module is not there yet."""
+    try:
+        import mrekv.prompt.template  # noqa: F401
+    except ImportError:
+        module = types.ModuleType("mrekv.prompt.template")
+        module.Template = StandInTemplate
+        module.EncodedPrompt = EncodedPrompt
+        module.default_template = default_template
+        sys.modules["mrekv.prompt.template"] = module
+
+
+class StandInVerbalizer(Verbalizer):
+    """One word per class, first sub-token, log-softmax over the vocabulary,
+    a learnable class bias and an optional calibration prior."""
+
+    config_type = "test_standin"
+
+    def __init__(self, classes, words, bias=None, prior=None):
+        super().__init__(classes)
+        self.words = {c: list(words[c]) for c in classes}
+        self.bias = torch.nn.Parameter(torch.tensor(bias or [0.0] * len(classes)))
+        self.register_buffer("prior", torch.tensor(prior) if prior else torch.ones(len(classes)))
+        ids = torch.zeros(len(classes), dtype=torch.long)
+        self.register_buffer("word_ids", ids, persistent=False)
+
+    def prepare(self, tokenizer, model=None):
+        ids = [tokenizer(self.words[c][0], add_special_tokens=False)["input_ids"][0]
+               for c in self.classes]
+        self.word_ids = torch.tensor(ids, device=self.bias.device)
+        return self
+
+    def forward(self, mask_inputs):
+        logp = torch.log_softmax(mask_inputs[:, 0, :], dim=-1)
+        return logp[:, self.word_ids] + self.bias - torch.log(self.prior)
+
+    def calibrate(self, mask_inputs):
+        probs = torch.softmax(mask_inputs[:, 0, :], dim=-1)[:, self.word_ids].mean(0)
+        self.prior = probs / probs.sum()
+        return self
+
+    def to_config(self):
+        return {"type": self.config_type, "classes": list(self.classes), "words": self.words,
+                "bias": self.bias.detach().tolist(), "prior": self.prior.tolist()}
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(config["classes"], config["words"], config["bias"], config["prior"])

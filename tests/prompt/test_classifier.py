@@ -1,0 +1,181 @@
+"""PromptClassifier: zero-shot, training, calibration, determinism, languages, batching."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from _prompt_standins import (
+    KEYWORDS,
+    VERBALIZER_WORDS,
+    StandInTemplate,
+    StandInVerbalizer,
+    install_template_standin,
+    synthetic_task,
+)
+from conftest import build_tiny_mlm
+
+from mrekv.errors import ConfigError
+from mrekv.prompt.classifier import PromptClassifier
+
+install_template_standin()
+CLASSES = list(KEYWORDS)
+
+
+def make(tokenizer, *, seed=0, model_seed=0, **kwargs):
+    options = {
+        "template": StandInTemplate(),
+        "verbalizer": StandInVerbalizer(CLASSES, VERBALIZER_WORDS),
+        "learning_rate": 3e-3,
+        "verbalizer_learning_rate": 1e-2,
+        "epochs": 15,
+        "progress": False,
+        "seed": seed,
+        "device": "cpu",
+    }
+    options.update(kwargs)
+    model = build_tiny_mlm(tokenizer, seed=model_seed)
+    return PromptClassifier(model, tokenizer=tokenizer, **options)
+
+
+@pytest.fixture(scope="module")
+def en(hf_tokenizer):
+    return hf_tokenizer("en")
+
+
+@pytest.fixture(scope="module")
+def task():
+    return synthetic_task(20, seed=0), synthetic_task(10, seed=1)
+
+
+def test_zero_shot_probabilities_have_one_row_per_text_summing_to_one(en):
+    clf = make(en)
+    proba = clf.predict_proba(["a film", "the pizza was cold and late", "guitar"])
+    assert proba.shape == (3, 3)
+    assert np.allclose(proba.sum(axis=1), 1.0, atol=1e-12)
+    assert (proba > 0).all()
+    assert clf.classes_ == tuple(CLASSES)
+    assert set(clf.predict(["a film"])) <= set(CLASSES)
+
+
+def test_predictions_do_not_depend_on_batch_composition_or_order(en):
+    clf = make(en, eval_batch_size=2)
+    texts = ["short", "a much longer sentence with many words in it", "mid size text", "x y"]
+    together = clf.predict_proba(texts)
+    reversed_ = clf.predict_proba(texts[::-1])[::-1]
+    one_by_one = np.vstack([clf.predict_proba([t]) for t in texts])
+    np.testing.assert_allclose(together, reversed_, rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(together, one_by_one, rtol=1e-5, atol=1e-7)
+
+
+def test_mask_only_head_gives_the_full_forward_scores(en):
+    clf = make(en)
+    assert clf.module_.head_name == "cls"  # BERT's head was located and verified
+    enc = clf._encode(["the guitar was loud", "pizza"])
+    split = clf._scores(enc)
+    clf.module_.head_name = None  # force the full forward + gather fallback
+    full = clf._scores(enc)
+    torch.testing.assert_close(split, full, rtol=1e-4, atol=1e-5)
+
+
+def test_fit_learns_a_keyword_task(en, task):
+    (train_x, train_y), (test_x, test_y) = task
+    clf = make(en).fit(train_x, train_y)
+    assert clf.score(test_x, test_y) >= 0.95
+    assert len(clf.history_) == 16  # the untrained point plus 15 epochs
+    assert clf.history_[-1]["train_loss"] < clf.history_[1]["train_loss"]
+
+
+def test_best_dev_checkpoint_is_restored(en, task):
+    (train_x, train_y), _ = task
+    # Dev = the training texts with shifted labels: the better training fits,
+    # the worse dev gets, so the best dev state is an early one, not the last.
+    shift = {c: CLASSES[(i + 1) % 3] for i, c in enumerate(CLASSES)}
+    dev_y = [shift[y] for y in train_y]
+    clf = make(en, epochs=8).fit(train_x, train_y, train_x, dev_y)
+    scores = [h["dev_score"] for h in clf.history_]
+    assert scores[-1] < max(scores)
+    assert clf.score(train_x, dev_y) == pytest.approx(max(scores))
+
+
+def test_same_seed_same_predictions_other_seed_differs(en, task):
+    (train_x, train_y), (test_x, _) = task
+    a = make(en, seed=7, max_steps=6).fit(train_x, train_y).predict_proba(test_x)
+    b = make(en, seed=7, max_steps=6).fit(train_x, train_y).predict_proba(test_x)
+    c = make(en, seed=8, max_steps=6).fit(train_x, train_y).predict_proba(test_x)
+    assert np.array_equal(a, b)
+    assert not np.array_equal(a, c)
+
+
+def test_calibrate_sets_the_prior_and_training_still_backpropagates(en, task):
+    (train_x, train_y), (test_x, _) = task
+    clf = make(en, max_steps=3)
+    before = clf.predict_proba(test_x)
+    clf.calibrate(test_x)
+    prior = clf.verbalizer_.prior.clone()
+    assert not torch.equal(prior, torch.ones(3))
+    assert prior.sum().item() == pytest.approx(1.0)
+    # calibrated scores = uncalibrated log-probs - log(prior): check by hand on one row
+    expected = np.log(before) - np.log(prior.numpy())[None, :]
+    expected = np.exp(expected) / np.exp(expected).sum(axis=1, keepdims=True)
+    np.testing.assert_allclose(clf.predict_proba(test_x), expected, rtol=1e-5)
+    word_embeddings = clf.model_.get_input_embeddings().weight.detach().clone()
+    bias = clf.verbalizer_.bias.detach().clone()
+    clf.fit(train_x, train_y)
+    assert not torch.equal(clf.verbalizer_.bias.detach(), bias)
+    assert not torch.equal(clf.model_.get_input_embeddings().weight.detach(), word_embeddings)
+    assert torch.equal(clf.verbalizer_.prior, prior)  # training leaves the prior alone
+
+
+def test_unknown_labels_are_named_with_the_classes(en):
+    clf = make(en)
+    with pytest.raises(ValueError, match=r"\['cars', 'trees'\].*'sports'"):
+        clf.fit(["a", "b", "c"], ["sports", "cars", "trees"])
+
+
+def test_lengths_and_dev_arguments_are_checked(en):
+    clf = make(en)
+    with pytest.raises(ValueError, match="2 texts but 1 labels"):
+        clf.fit(["a", "b"], ["food"])
+    with pytest.raises(ValueError, match="both dev_texts and dev_labels"):
+        clf.fit(["a"], ["food"], dev_texts=["b"])
+    with pytest.raises(TypeError, match="single string"):
+        clf.predict_proba("a text")
+
+
+def test_classes_must_agree_with_the_verbalizer(en):
+    with pytest.raises(ConfigError, match="disagree"):
+        make(en, classes=["food", "sports", "music"])
+
+
+def test_a_loaded_model_needs_its_tokenizer(en):
+    with pytest.raises(ConfigError, match="tokenizer="):
+        PromptClassifier(build_tiny_mlm(en), template=StandInTemplate(), device="cpu")
+
+
+def test_long_texts_are_truncated_to_max_length(en):
+    clf = make(en, max_length=16)
+    enc = clf._encode(["word " * 200])
+    assert len(enc[0].input_ids) <= 16
+    assert clf.predict_proba(["word " * 200]).shape == (1, 3)
+
+
+@pytest.mark.parametrize("lang", ["ja", "zh"])
+def test_japanese_and_chinese_models_train_and_predict(lang, tiny_mlm_dir):
+    words = {"ja": ["良い", "悪い", "音"], "zh": ["好", "坏", "音"]}[lang]
+    texts = {"ja": ["この料理はとても美味しい。", "試合は面白かった。", "ギターの音がいい。"],
+             "zh": ["这家餐厅很好吃。", "比赛很精彩。", "吉他的声音很好听。"]}[lang]
+    clf = PromptClassifier(
+        str(tiny_mlm_dir(lang)),
+        template=StandInTemplate("{text}{mask}。"),
+        verbalizer=StandInVerbalizer(CLASSES, {c: [words[i]] for i, c in enumerate(CLASSES)}),
+        max_steps=2,
+        batch_size=2,
+        progress=False,
+        device="cpu",
+    )
+    first = clf.predict_proba(texts)
+    clf.fit(texts, ["food", "sports", "music"])
+    after = clf.predict_proba(texts)
+    assert first.shape == after.shape == (3, 3)
+    assert not np.array_equal(first, after)
