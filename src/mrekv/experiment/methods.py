@@ -64,6 +64,7 @@ class PreparedDataset:
     pool: tuple[str, ...] = ("train",)
     _splits: dict[tuple[int, int], Any] = field(default_factory=dict)
     _knowledge: list[MREExample] | None = None
+    _test_tokens: list[Any] | None = None
 
     @property
     def name(self) -> str:
@@ -91,6 +92,23 @@ class PreparedDataset:
                 pool=self.pool,
             )
         return self._splits[(k, seed)]
+
+    def test_tokens(self) -> list[Any]:
+        """The test texts split into words by the language's word tokenizer (cached)."""
+        if self._test_tokens is None:
+            from mrekv.tokenizers import get_tokenizer
+
+            texts = [self.corpus.texts[i] for i in self.corpus.split_indices("test")]
+            self._test_tokens = get_tokenizer(self.lang).tokenize_batch(texts)
+        return self._test_tokens
+
+    def majority_class(self) -> str:
+        """The most frequent class of the few-shot pool (ties: class order); never test."""
+        counts = {c: 0 for c in self.classes}
+        for split in self.pool:
+            for i in self.corpus.splits.get(split, ()):
+                counts[self.corpus.labels[i]] += 1
+        return max(self.classes, key=lambda c: counts[c])
 
     def knowledge_indices(self, exp: ExperimentConfig) -> tuple[int, ...]:
         """Indices of the carved knowledge split (capped by ``knowledge.max_size``)."""
@@ -266,7 +284,11 @@ def manual_label_words(data: PreparedDataset) -> LabelWords:
 
 
 def kpt_path(data: PreparedDataset, exp: ExperimentConfig) -> Path | None:
-    """The OpenPrompt knowledge file of the dataset, or None when it has none."""
+    """The OpenPrompt knowledge file of the dataset, or None when it has none.
+
+    A configured knowledge set whose file is absent (e.g. ``../shared`` is not beside
+    the checkout) is None too: its cells are written as skipped, with the reason.
+    """
     if data.config.kpt is None:
         return None
     direct = exp.resolve(data.config.kpt)
@@ -277,9 +299,7 @@ def kpt_path(data: PreparedDataset, exp: ExperimentConfig) -> Path | None:
         raise ConfigError(f"dataset {data.name!r}: kpt={data.config.kpt!r} needs paths.kpt "
                           "(or $MREKV_KPT) pointing at the OpenPrompt knowledge folders")
     path = root / data.config.kpt / "knowledgeable_verbalizer.txt"
-    if not path.is_file():
-        raise ConfigError(f"dataset {data.name!r}: no KPT knowledge file at {path}")
-    return path
+    return path if path.is_file() else None
 
 
 def build_label_words(
@@ -359,12 +379,16 @@ def _metrics(y_true: list[str], y_pred: list[str], classes: tuple[str, ...]) -> 
 
 
 def run_probe(label_words: LabelWords, data: PreparedDataset) -> CellOutcome:
-    """The model-free label-word probe, scored on the test split."""
+    """The model-free label-word probe, scored on the test split.
+
+    Texts without any label word go to the pool's majority class (a fair fallback).
+    """
     from mrekv.verbalizer.probe import probe_label_words
 
     test = data.corpus.split("test")
     start = time.perf_counter()
-    result = probe_label_words(label_words, list(test.texts), list(test.labels), data.lang)
+    result = probe_label_words(label_words, list(test.texts), list(test.labels), data.lang,
+                               tokens=data.test_tokens(), default=data.majority_class())
     metrics = {"accuracy": float(result.accuracy), "macro_f1": float(result.macro_f1),
                "coverage": float(result.coverage), "n_test": len(test.texts)}
     return CellOutcome(metrics, label_words.counts(),

@@ -96,7 +96,7 @@ def plan_cells(config: ExperimentConfig, langs: dict[str, str],
         for spec in config.method_specs:
             skip = None
             if spec.words == "kpt" and not has_kpt[dataset.name]:
-                skip = "no KPT knowledge file for this dataset (set kpt in its section)"
+                skip = "no KPT knowledge file for this dataset (kpt unset, or its file missing)"
             if spec.family == "embedding" and lang not in config.embedding.langs:
                 skip = (f"the embedding encoder handles {', '.join(config.embedding.langs)} "
                         f"only, not {lang}")
