@@ -108,7 +108,10 @@ class MiningConfig:
         unknown = sorted(set(data) - set(valid))
         if unknown:
             raise ConfigError(f"unknown mining options {unknown!r}; valid options: {valid!r}")
-        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in data.items()})
+        values: dict[str, Any] = {
+            k: tuple(v) if isinstance(v, list) else v for k, v in data.items()
+        }
+        return cls(**values)
 
 
 # --------------------------------------------------------------------------- scores
@@ -126,23 +129,24 @@ def frequency_scores(class_counts: np.ndarray) -> np.ndarray:
     return np.asarray(class_counts, dtype=np.float64).copy()
 
 
-def tfidf_scores(class_counts: np.ndarray) -> np.ndarray:
+def tfidf_scores(class_counts: Any) -> np.ndarray:
     """Class-as-document TF-IDF (scikit-learn ``TfidfTransformer``, smooth idf, l2 rows).
 
     ``idf(w) = ln((1 + K) / (1 + n_classes_with(w))) + 1``; ``tfidf = count * idf``,
     then each class row is scaled to unit l2 norm.
 
     Args:
-        class_counts: ``(num_classes, num_words)`` occurrence counts.
+        class_counts: ``(num_classes, num_words)`` occurrence counts (dense or scipy sparse).
 
     Returns:
-        ``(num_classes, num_words)`` scores.
+        ``(num_classes, num_words)`` dense scores.
     """
+    from scipy.sparse import csr_matrix, issparse
     from sklearn.feature_extraction.text import TfidfTransformer
 
-    counts = np.asarray(class_counts, dtype=np.float64)
+    counts = class_counts if issparse(class_counts) else np.asarray(class_counts, dtype=float)
     transformer = TfidfTransformer(norm="l2", use_idf=True, smooth_idf=True, sublinear_tf=False)
-    return np.asarray(transformer.fit_transform(counts).toarray())
+    return np.asarray(transformer.fit_transform(csr_matrix(counts, dtype=float)).toarray())
 
 
 def pmi_matrix(
@@ -491,7 +495,8 @@ def mine_label_words(
         (np.ones(len(examples)), (np.arange(len(examples)), class_ids)),
         shape=(len(examples), num_classes),
     )
-    counts = np.asarray((y.T @ x).toarray())
+    sparse_counts = (y.T @ x).tocsr()
+    counts = np.asarray(sparse_counts.toarray())
     presence = (x > 0).astype(np.float64)
     doc_counts = np.asarray((y.T @ presence).toarray())
     class_sizes = np.bincount(class_ids, minlength=num_classes).astype(np.float64)
@@ -499,7 +504,7 @@ def mine_label_words(
     if config.method == "frequency":
         scores = frequency_scores(counts)
     elif config.method == "tfidf":
-        scores = tfidf_scores(counts)
+        scores = tfidf_scores(sparse_counts)
     elif config.method == "pmi":
         scores = pmi_scores(doc_counts, class_sizes, alpha=config.pmi_alpha)
     else:
