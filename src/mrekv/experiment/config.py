@@ -3,7 +3,9 @@
 An unknown key anywhere is a :class:`~mrekv.errors.ConfigError` naming the key,
 its section, the file and the valid keys; a bad value lists the valid choices.
 Relative paths are resolved against the folder of the config file, and
-``$VARS`` / ``~`` in paths are expanded.
+``$VARS`` / ``~`` in paths are expanded. A top-level ``base = "other.toml"``
+starts from another config (same folder assumed for its relative paths) and
+overrides its keys; tables are merged one level deep, arrays are replaced.
 
 Method names follow one small grammar, ``[<proxy>:]<verbalizer>[+calib]``:
 
@@ -417,10 +419,33 @@ def load_config(path: str | Path) -> ExperimentConfig:
             or a file that is not valid TOML/JSON.
     """
     p = Path(path)
+    return config_from_dict(_read_with_base(p, ()), p)
+
+
+def _read_with_base(p: Path, seen: tuple[Path, ...]) -> dict[str, Any]:
+    """The parsed file, merged over its ``base`` config (one level deep per section)."""
     text = p.read_text(encoding="utf-8")
     try:
         data = json.loads(text) if p.suffix == ".json" else tomllib.loads(text)
     except (tomllib.TOMLDecodeError, json.JSONDecodeError) as error:
         kind = "JSON" if p.suffix == ".json" else "TOML"
         raise ConfigError(f"{p}: not valid {kind}: {error}") from None
-    return config_from_dict(data, p)
+    base = data.pop("base", None)
+    if base is None:
+        return dict(data)
+    base_path = (p.parent / str(base)).resolve()
+    if base_path in seen or base_path == p.resolve():
+        raise ConfigError(f"{p}: 'base' config {base!r} includes itself")
+    if not base_path.is_file():
+        raise ConfigError(f"{p}: 'base' config {base_path} does not exist")
+    merged = _read_with_base(base_path, (*seen, p.resolve()))
+    for key, value in data.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
+            merged[key] = {**merged[key], **value}
+        else:
+            merged[key] = value
+    if "name" not in data:
+        merged["name"] = p.stem
+    if "output" not in data:
+        merged.pop("output", None)
+    return merged

@@ -441,7 +441,7 @@ def run_classifier(spec: MethodSpec, label_words: LabelWords | None, data: Prepa
         elif spec.words != "soft":
             verbalizer = label_words  # -> KnowledgeableVerbalizer
         clf = PromptClassifier(
-            model_path, template=None if template == "default" else template,
+            model_path, template=_template(template, data),
             verbalizer=verbalizer, classes=data.classes, lang=data.lang, progress=False,
             **common,
         )
@@ -465,3 +465,20 @@ def run_classifier(spec: MethodSpec, label_words: LabelWords | None, data: Prepa
         {"fit_s": fitted - start, "calibrate_s": calibrated - fitted,
          "predict_s": done - calibrated},
     )
+
+
+def _template(template: str, data: PreparedDataset) -> Any:
+    """The template text, or the language default (of the dataset's kind where supported)."""
+    if template != "default":
+        return template
+    kind = data.config.template_kind
+    if kind is None:
+        return None  # the classifier's default_template(lang)
+    import inspect
+
+    from mrekv.prompt.template import default_template
+
+    if "kind" not in inspect.signature(default_template).parameters:
+        raise ConfigError(f"dataset {data.name!r}: template_kind={kind!r} is set but "
+                          "default_template() takes no kind; unset it or give a template")
+    return default_template(data.lang, kind=kind)
