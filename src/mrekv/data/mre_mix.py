@@ -1,0 +1,455 @@
+"""Build MRE-mix (MMM-format) records from any labelled corpus.
+
+The SCPOS sub-datasets of MMM pair each sentence's class with word-level items
+taken from the sentence itself. :func:`build_mre_examples` rebuilds them for
+any corpus with the language's word tokenizer (:mod:`mrekv.tokenizers`):
+
+``SCPOS:Adj`` (task word ``Sentiment Adj``)
+    the adjectives: tokens tagged ADJ.
+``SCPOS:N`` (``Sentiment N``)
+    the nouns: tokens tagged NOUN or PROPN.
+``SCPOS:Adj & N`` (``Sentiment Adj and N``)
+    both, in text order.
+``SCPOS:RW`` (``Sentiment Relation Word``)
+    the *relation words*, defined here as follows. Candidates are content words
+    (UPOS NOUN, PROPN, ADJ, VERB or ADV, with at least one letter), compared by
+    lemma. On a **knowledge split** given explicitly (``knowledge=``), never on
+    the texts being labelled, each lemma ``w`` and class ``c`` get the 2×2 table
+    of knowledge texts ``a`` = class ``c`` containing ``w``, ``b`` = other
+    classes containing ``w``, ``c'`` = class ``c`` without ``w``, ``d`` = the
+    rest, and the chi-square statistic with one degree of freedom and no
+    continuity correction, ``N(ad − bc)² / ((a+b)(c'+d)(a+c')(b+d))``. ``w`` is
+    a relation word of ``c`` when it occurs in at least ``min_count`` knowledge
+    texts, is over-represented in ``c`` (``ad > bc``) and its statistic reaches
+    the chi-square critical value of ``p_value`` (3.841 for 0.05; one test per
+    (word, class) pair, uncorrected). A token of a sentence of class ``y`` is a
+    relation word when its lemma is a relation word of ``y``; a sentence whose
+    class the knowledge split lacks gets none.
+
+The word-level label of every SCPOS item is the sentence's class, and its span
+the token's surface as it appears in the text (``positive;delicious``), as in
+the SCPOS data of the MRE papers. Repeated words of a sentence are kept once,
+at their first occurrence; items stay in text order.
+
+Corpora with gold word labels (aspect terms, TNEWS keywords, named entities)
+keep them when ``gold_word_labels`` is given: they are used as they are,
+without tokenizing. The NER families (``SCNM``, ``TCONER``) need them, as
+there is no entity tagger here; ``TCREE`` (relation triples) is not built.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import TYPE_CHECKING
+
+from mrekv.data.example import LANGS, Family, MREExample
+from mrekv.errors import ConfigError, CorpusFormatError, unknown_choice
+
+if TYPE_CHECKING:
+    from mrekv.tokenizers.base import Token, WordTokenizer
+
+#: UPOS tags of the items of each POS-based family.
+FAMILY_UPOS: Mapping[Family, frozenset[str]] = MappingProxyType({
+    Family.SCPOS_ADJ: frozenset({"ADJ"}),
+    Family.SCPOS_N: frozenset({"NOUN", "PROPN"}),
+    Family.SCPOS_ADJ_N: frozenset({"ADJ", "NOUN", "PROPN"}),
+})
+#: UPOS tags of relation-word candidates (content words).
+RELATION_UPOS = frozenset({"NOUN", "PROPN", "ADJ", "VERB", "ADV"})
+#: Families whose items are gold labels only.
+GOLD_ONLY = frozenset({Family.SCNM, Family.TCONER})
+
+WordLabels = tuple[tuple[str, str], ...]
+
+
+def chi_square_2x2(a: float, b: float, c: float, d: float) -> float:
+    """Chi-square statistic (1 dof, no continuity correction) of the table [[a, b], [c, d]].
+
+    Returns 0 when a row or column of the table is empty.
+
+    Example:
+        >>> chi_square_2x2(4, 0, 0, 4)
+        8.0
+    """
+    n = a + b + c + d
+    denominator = (a + b) * (c + d) * (a + c) * (b + d)
+    if denominator == 0:
+        return 0.0
+    return n * (a * d - b * c) ** 2 / denominator
+
+
+def chi_square_critical(p_value: float) -> float:
+    """The chi-square value (1 dof) exceeded with probability ``p_value``."""
+    if not 0.0 < p_value < 1.0:
+        raise ConfigError(f"p_value must be in (0, 1), got {p_value!r}")
+    from scipy.stats import chi2
+
+    return float(chi2.isf(p_value, 1))
+
+
+@dataclass(frozen=True)
+class RelationWords:
+    """Words significantly associated with each class on a knowledge split.
+
+    Args:
+        words: class -> the lemmas that are relation words of that class.
+        scores: class -> lemma -> chi-square statistic, for the relation words.
+        min_count: the minimum number of knowledge texts a word occurred in.
+        p_value: the significance level used.
+        n_texts: the number of knowledge texts.
+    """
+
+    words: Mapping[str, frozenset[str]]
+    scores: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
+    min_count: int = 3
+    p_value: float = 0.05
+    n_texts: int = 0
+
+    def of(self, label: str) -> frozenset[str]:
+        """The relation words of class ``label`` (empty for an unknown class)."""
+        return self.words.get(label, frozenset())
+
+
+def _letters(word: str) -> bool:
+    return any(ch.isalpha() for ch in word)
+
+
+def _tokenizer(lang: str, tokenizer: WordTokenizer | None) -> WordTokenizer:
+    if tokenizer is not None:
+        return tokenizer
+    from mrekv.tokenizers import get_tokenizer
+
+    return get_tokenizer(lang)
+
+
+def _check_lengths(texts: Sequence[str], labels: Sequence[str], what: str) -> None:
+    if len(texts) != len(labels):
+        raise ConfigError(f"{what}: {len(texts)} texts but {len(labels)} labels")
+
+
+def mine_relation_words(
+    texts: Sequence[str],
+    labels: Sequence[str],
+    lang: str,
+    *,
+    tokenizer: WordTokenizer | None = None,
+    min_count: int = 3,
+    p_value: float = 0.05,
+) -> RelationWords:
+    """Find the relation words of each class on a knowledge split (see the module docstring).
+
+    Args:
+        texts: the knowledge texts (never the data that will be evaluated).
+        labels: their classes.
+        lang: ``"en"``, ``"ja"`` or ``"zh"``.
+        tokenizer: the word tokenizer (default: ``get_tokenizer(lang)``).
+        min_count: the minimum number of knowledge texts a word must occur in.
+        p_value: the significance level of the chi-square test.
+
+    Returns:
+        The relation words per class, with their chi-square statistics.
+
+    Raises:
+        ConfigError: lengths differ, ``min_count < 1`` or ``p_value`` outside (0, 1).
+
+    Example:
+        >>> rw = mine_relation_words(["good food"] * 3 + ["bad food"] * 3,
+        ...                          ["pos"] * 3 + ["neg"] * 3, "en")
+        >>> sorted(rw.of("pos")), sorted(rw.of("neg"))
+        (['good'], ['bad'])
+    """
+    _check_lengths(texts, labels, "knowledge")
+    if min_count < 1:
+        raise ConfigError(f"min_count must be at least 1, got {min_count!r}")
+    critical = chi_square_critical(p_value)
+    tokens = _tokenizer(lang, tokenizer).tokenize_batch(texts)
+    class_size: dict[str, int] = {}
+    with_word: dict[tuple[str, str], int] = {}  # (lemma, class) -> texts
+    doc_freq: dict[str, int] = {}
+    for label, sentence in zip(labels, tokens, strict=True):
+        class_size[label] = class_size.get(label, 0) + 1
+        for lemma in {t.lemma for t in sentence if t.upos in RELATION_UPOS and _letters(t.lemma)}:
+            doc_freq[lemma] = doc_freq.get(lemma, 0) + 1
+            with_word[lemma, label] = with_word.get((lemma, label), 0) + 1
+    n = len(texts)
+    words: dict[str, set[str]] = {c: set() for c in class_size}
+    scores: dict[str, dict[str, float]] = {c: {} for c in class_size}
+    for (lemma, label), a in with_word.items():
+        df = doc_freq[lemma]
+        if df < min_count:
+            continue
+        b = df - a
+        c = class_size[label] - a
+        d = n - a - b - c
+        if a * d <= b * c:
+            continue
+        score = chi_square_2x2(a, b, c, d)
+        if score >= critical:
+            words[label].add(lemma)
+            scores[label][lemma] = score
+    return RelationWords(
+        words=MappingProxyType({c: frozenset(w) for c, w in words.items()}),
+        scores=MappingProxyType({c: MappingProxyType(s) for c, s in scores.items()}),
+        min_count=min_count,
+        p_value=p_value,
+        n_texts=n,
+    )
+
+
+def _dedupe(pairs: Iterable[tuple[str, str]], *, by_span: bool) -> WordLabels:
+    seen: set[object] = set()
+    out = []
+    for pair in pairs:
+        key = pair[1] if by_span else pair
+        if key not in seen:
+            seen.add(key)
+            out.append((pair[0], pair[1]))
+    return tuple(out)
+
+
+def build_mre_examples(
+    texts: Sequence[str],
+    labels: Sequence[str],
+    lang: str,
+    family: Family | str,
+    *,
+    tokenizer: WordTokenizer | None = None,
+    gold_word_labels: Sequence[Iterable[tuple[str, str]]] | None = None,
+    knowledge: RelationWords | tuple[Sequence[str], Sequence[str]] | None = None,
+    min_count: int = 3,
+    p_value: float = 0.05,
+    stopwords: Collection[str] = (),
+    show_progress: bool = False,
+) -> list[MREExample]:
+    """Turn labelled texts into MMM records of ``family`` (see the module docstring).
+
+    Args:
+        texts: the sentences.
+        labels: the class of each sentence.
+        lang: ``"en"``, ``"ja"`` or ``"zh"``.
+        family: a :class:`~mrekv.data.example.Family` or its string (``"SCPOS:Adj & N"``).
+        tokenizer: the word tokenizer (default: ``get_tokenizer(lang)``).
+        gold_word_labels: gold ``(label, span)`` pairs per text; when given they are the
+            items (duplicates dropped), whatever the family.
+        knowledge: for ``SCPOS:RW``: the knowledge split as ``(texts, labels)``, or relation
+            words already mined from it with :func:`mine_relation_words`.
+        min_count: relation words: minimum number of knowledge texts.
+        p_value: relation words: significance level.
+        stopwords: surfaces or lemmas never taken as items.
+        show_progress: show a progress bar while tokenizing.
+
+    Returns:
+        One :class:`~mrekv.data.example.MREExample` per text, in order.
+
+    Raises:
+        ConfigError: unknown language or family, lengths differ, ``SCPOS:RW`` without
+            ``knowledge``, a NER family without ``gold_word_labels``, or ``TCREE``.
+
+    Example:
+        >>> ex = build_mre_examples(["The soup was delicious."], ["positive"], "en",
+        ...                         "SCPOS:Adj")
+        >>> ex[0].word_labels
+        (('positive', 'delicious'),)
+    """
+    if lang not in LANGS:
+        raise ConfigError(unknown_choice("language", lang, LANGS))
+    fam = _parse_family(family)
+    _check_lengths(texts, labels, "input")
+    task = fam.task_word
+    if gold_word_labels is not None:
+        if len(gold_word_labels) != len(texts):
+            raise ConfigError(
+                f"gold_word_labels has {len(gold_word_labels)} entries for {len(texts)} texts"
+            )
+        return [
+            MREExample(text, label, task, _dedupe(gold, by_span=False), lang=lang)
+            for text, label, gold in zip(texts, labels, gold_word_labels, strict=True)
+        ]
+    if fam in GOLD_ONLY:
+        raise ConfigError(f"family {fam.value!r} (named entities) needs gold_word_labels")
+    if fam is Family.TCREE:
+        raise ConfigError("family 'TCREE' (relation triples) cannot be built from POS tags")
+    tok = _tokenizer(lang, tokenizer)
+    relation_words: RelationWords | None = None
+    if fam is Family.SCPOS_RW:
+        if knowledge is None:
+            raise ConfigError(
+                "family 'SCPOS:RW' needs knowledge=(texts, labels) of a knowledge split "
+                "disjoint from the data being labelled (or mined RelationWords)"
+            )
+        if isinstance(knowledge, RelationWords):
+            relation_words = knowledge
+        else:
+            k_texts, k_labels = knowledge
+            relation_words = mine_relation_words(
+                k_texts, k_labels, lang, tokenizer=tok, min_count=min_count, p_value=p_value
+            )
+    tokens = _tokenize(tok, texts, show_progress)
+    stop = frozenset(stopwords)
+    upos = FAMILY_UPOS.get(fam, RELATION_UPOS)
+    out = []
+    for text, label, words in zip(texts, labels, tokens, strict=True):
+        chosen = relation_words.of(label) if relation_words is not None else None
+        pairs = (
+            (label, t.surface)
+            for t in words
+            if t.upos in upos
+            and _letters(t.surface)
+            and t.surface not in stop
+            and t.lemma not in stop
+            and (chosen is None or t.lemma in chosen)
+        )
+        out.append(MREExample(text, label, task, _dedupe(pairs, by_span=True), lang=lang))
+    return out
+
+
+def _tokenize(tok: WordTokenizer, texts: Sequence[str], show_progress: bool) -> list[list[Token]]:
+    if not show_progress:
+        return tok.tokenize_batch(texts)
+    from tqdm.auto import tqdm
+
+    out: list[list[Token]] = []
+    step = 256
+    with tqdm(total=len(texts), desc="tokenizing", unit="text") as bar:
+        for start in range(0, len(texts), step):
+            out += tok.tokenize_batch(texts[start : start + step])
+            bar.update(min(step, len(texts) - start))
+    return out
+
+
+def read_labelled_tsv(path: str | Path) -> tuple[list[str], list[str]]:
+    """Read ``label<TAB>text`` lines (an optional ``label<TAB>text`` header is skipped).
+
+    Blank lines are skipped; the text may itself contain tabs.
+
+    Raises:
+        CorpusFormatError: a line has no tab or an empty label (file and line are named).
+    """
+    path = Path(path)
+    texts: list[str] = []
+    labels: list[str] = []
+    with path.open(encoding="utf-8") as handle:
+        for number, line in enumerate(handle, start=1):
+            line = line.rstrip("\r\n")
+            if not line.strip() or (number == 1 and line == "label\ttext"):
+                continue
+            label, tab, text = line.partition("\t")
+            if not tab or not label.strip():
+                raise CorpusFormatError(
+                    f"{path}, line {number}: expected 'label<TAB>text', got {line[:60]!r}"
+                )
+            labels.append(label.strip())
+            texts.append(text)
+    return texts, labels
+
+
+def build_mre_file(
+    out: str | Path,
+    family: Family | str,
+    *,
+    corpus: str | None = None,
+    input_path: str | Path | None = None,
+    lang: str | None = None,
+    split: str | None = None,
+    knowledge_split: str | None = None,
+    knowledge_path: str | Path | None = None,
+    use_gold: bool | None = None,
+    min_count: int = 3,
+    p_value: float = 0.05,
+    format: str = "jsonl",
+    root: str | Path | None = None,
+    show_progress: bool = False,
+) -> int:
+    """Build MMM records of ``family`` from a registered corpus or a TSV file and write them.
+
+    The function behind ``mrekv build-mre``.
+
+    Args:
+        out: the MMM file to write (JSON Lines, or a JSON array with ``format="json"``).
+        family: the family to build (``"SCPOS:Adj & N"``, ``"SCPOS:RW"``, ...).
+        corpus: a corpus name of :func:`mrekv.data.corpora.load_corpus` (or give ``input_path``).
+        input_path: a ``label<TAB>text`` file (see :func:`read_labelled_tsv`); needs ``lang``.
+        lang: the language; for a corpus, defaults to (and must equal) the corpus's.
+        split: the corpus split to label (default: every record).
+        knowledge_split: ``SCPOS:RW``: the corpus split the relation words are mined from;
+            it must not share a record with ``split``.
+        knowledge_path: ``SCPOS:RW``: a ``label<TAB>text`` knowledge file instead.
+        use_gold: keep the corpus's gold word labels. ``None``: when the corpus has them
+            and its family is ``family``.
+        min_count: relation words: minimum number of knowledge texts.
+        p_value: relation words: significance level.
+        format: ``"jsonl"`` or ``"json"``.
+        root: the corpora root (default: ``$MREKV_DATASETS`` or ``../shared/datasets``).
+        show_progress: show a progress bar while tokenizing.
+
+    Returns:
+        The number of records written.
+
+    Raises:
+        ConfigError: not exactly one of ``corpus`` / ``input_path``, a language mismatch,
+            overlapping knowledge and labelled records, or the conditions of
+            :func:`build_mre_examples`.
+        CorpusFormatError: a malformed TSV line (file and line named).
+
+    Example:
+        >>> build_mre_file("out.jsonl", "SCPOS:Adj", corpus="sst2", split="train")  # doctest: +SKIP
+        6920
+    """
+    from mrekv.data.mmm import write_mmm
+
+    if (corpus is None) == (input_path is None):
+        raise ConfigError("give exactly one of corpus (a corpus name) and input_path (a TSV file)")
+    fam = _parse_family(family)
+    gold: Sequence[WordLabels] | None = None
+    knowledge: tuple[Sequence[str], Sequence[str]] | None = None
+    if corpus is not None:
+        from mrekv.data.corpora import load_corpus
+
+        data = load_corpus(corpus, root)
+        if lang is not None and lang != data.lang:
+            raise ConfigError(f"corpus {corpus!r} is {data.lang!r}, not {lang!r}")
+        lang = data.lang
+        labelled = range(len(data)) if split is None else data.split_indices(split)
+        if knowledge_split is not None:
+            shared = set(labelled) & set(data.split_indices(knowledge_split))
+            if shared:
+                raise ConfigError(
+                    f"corpus {corpus!r}: knowledge split {knowledge_split!r} shares "
+                    f"{len(shared)} records with {split or 'the whole corpus'!r}; "
+                    "relation words must come from records that are not labelled"
+                )
+            k = data.split(knowledge_split)
+            knowledge = (k.texts, k.labels)
+        subset = data.subset(labelled)
+        texts, labels = list(subset.texts), list(subset.labels)
+        if use_gold is None:
+            use_gold = subset.word_labels is not None and subset.family is fam
+        if use_gold:
+            if subset.word_labels is None:
+                raise ConfigError(f"corpus {corpus!r} has no gold word labels")
+            gold = subset.word_labels
+    else:
+        if lang is None:
+            raise ConfigError("input_path needs lang ('en', 'ja' or 'zh')")
+        if split is not None or knowledge_split is not None or use_gold:
+            raise ConfigError("split, knowledge_split and use_gold apply to a corpus only")
+        texts, labels = read_labelled_tsv(input_path)  # type: ignore[arg-type]
+    if knowledge_path is not None:
+        if knowledge is not None:
+            raise ConfigError("give knowledge_split or knowledge_path, not both")
+        knowledge = read_labelled_tsv(knowledge_path)
+    examples = build_mre_examples(
+        texts, labels, lang, fam, gold_word_labels=gold, knowledge=knowledge,
+        min_count=min_count, p_value=p_value, show_progress=show_progress,
+    )
+    return write_mmm(out, examples, format=format)  # type: ignore[arg-type]
+
+
+def _parse_family(value: Family | str) -> Family:
+    try:
+        return Family.parse(value)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
