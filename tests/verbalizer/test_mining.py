@@ -323,3 +323,42 @@ def test_stopword_lists():
 )
 def test_is_noise(word, lang, noise):
     assert is_noise(word, lang) is noise
+
+
+# --------------------------------------------------------------------------- real tokenizers
+
+
+def real_tokenizer(lang: str):
+    from mrekv.errors import MissingDependencyError
+    from mrekv.tokenizers import get_tokenizer
+
+    try:
+        return get_tokenizer(lang)
+    except MissingDependencyError as err:
+        pytest.skip(str(err))
+
+
+@pytest.mark.parametrize(
+    ("lang", "pos", "neg", "expected"),
+    [
+        (
+            "en",
+            ["Great films, wonderful acting.", "The films are wonderful."],
+            ["The batteries died quickly and the screens are terrible."],
+            [["battery", "screen", "terrible"], ["film", "wonderful", "acting", "great"]],
+        ),
+        ("ja", ["料理がとても美味しい。"], ["景気は悪化した"],
+         [["悪化", "景気"], ["料理", "美味しい"]]),
+        ("zh", ["服务态度很好，非常满意"], ["房间太差了，很失望"],
+         [["差", "房间"], ["好", "服务态度"]]),
+    ],
+)
+def test_source_text_with_real_tokenizers(lang, pos, neg, expected):
+    data = [MREExample(t, "pos", lang=lang) for t in pos] + [
+        MREExample(t, "neg", lang=lang) for t in neg
+    ]
+    lw = mine_label_words(
+        data, "frequency", 10, source="text", tokenizer=real_tokenizer(lang),
+        lemmatize=True, class_name_first=False,
+    )
+    assert lw.as_lists() == expected

@@ -161,3 +161,47 @@ def test_inputs_not_modified():
     texts, gold = list(TEXTS), list(GOLD)
     probe(texts=texts, labels=gold)
     assert texts == TEXTS and gold == GOLD
+
+
+# --------------------------------------------------------------------------- real tokenizers
+
+
+@pytest.mark.parametrize(
+    ("lang", "words", "texts", "gold"),
+    [
+        (
+            "en",
+            [["terrible", "battery", "go through"], ["film", "wonderful"]],
+            ["The batteries died.", "Great films!", "I went through hell.", "Nothing."],
+            ["neg", "pos", "neg", "pos"],
+        ),
+        (
+            "ja",
+            [["悪化", "企業業績"], ["美味しい", "改善"]],
+            ["景気は悪化した", "料理がとても美味しい。", "企業業績の見通し"],
+            ["neg", "pos", "neg"],
+        ),
+        (
+            "zh",
+            [["差", "企业业绩"], ["好", "满意"]],
+            ["房间太差了", "非常满意", "企业业绩", "好像不错"],
+            ["neg", "pos", "neg", "pos"],
+        ),
+    ],
+)
+def test_real_tokenizers(lang, words, texts, gold):
+    from mrekv.errors import MissingDependencyError
+    from mrekv.tokenizers import get_tokenizer
+
+    try:
+        tok = get_tokenizer(lang)
+    except MissingDependencyError as err:
+        pytest.skip(str(err))
+    lw = LabelWords.from_lists(["neg", "pos"], words)
+    r = probe_label_words(lw, texts, gold, lang, tokenizer=tok)
+    # en: "batteries" by lemma, "went through" by lemmas "go through";
+    # ja/zh: 企業業績 / 企业业绩 span two words and match as substrings;
+    # "Nothing." and 好像 (one word, so 好 does not match) fall back to the default "neg"
+    expected = [g if i < 3 else "neg" for i, g in enumerate(gold)]
+    assert list(r.predictions) == expected
+    assert r.coverage == pytest.approx(3 / len(texts))
