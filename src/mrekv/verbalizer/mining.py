@@ -253,9 +253,9 @@ def _resolve_tokenizer(tokenizer: WordTokenizer | None, lang: str | None) -> Wor
         return tokenizer
     if lang is None:
         raise ConfigError("a tokenizer is needed: pass tokenizer= or lang=")
-    from mrekv.tokenizers import get_tokenizer  # type: ignore[attr-defined]
+    from mrekv.tokenizers import get_tokenizer
 
-    return get_tokenizer(lang)  # type: ignore[no-any-return]
+    return get_tokenizer(lang)
 
 
 def _tokenize(

@@ -221,7 +221,7 @@ def probe_label_words(
         if tokenizer is None:
             if lang is None:
                 raise ConfigError("pass lang= or tokenizer= to tokenize the texts")
-            from mrekv.tokenizers import get_tokenizer  # type: ignore[attr-defined]
+            from mrekv.tokenizers import get_tokenizer
 
             tokenizer = get_tokenizer(lang)
         tokens = tokenizer.tokenize_batch(list(texts))
