@@ -176,7 +176,7 @@ def _execute(cell: Cell, ctx: _Context) -> dict[str, Any]:
     data = ctx.datasets[cell.dataset]
     spec = cell.method
     start = time.perf_counter()
-    label_words = None
+    label_words: Any = None
     if spec.words in ("manual", "kpt", "mre-frequency", "mre-best"):
         label_words = ctx.words(cell.dataset, spec.words)
     split = None if cell.seed is None else data.few_shot(cell.shots, cell.seed, config)
