@@ -116,3 +116,4 @@ def test_prompt_and_finetune_cells_on_tiny_model(tmp_path, shared_dir):
     assert by[("kpt+calib", 2)]["calibrated"] is True
     assert by[("finetune", 2)]["knowledge"] is None
     assert by[("mre-best", 0)]["knowledge"]["name"] == "train-carved"
+    assert by[("manual", 0)]["knowledge"]["size"] == 0

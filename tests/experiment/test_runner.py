@@ -185,3 +185,11 @@ test = "{files['test'].name}"
     assert len(keys) == 12 and len(set(keys)) == 12
     cells = {(r["dataset"], r["method"]) for r in final}
     assert len(cells) == 12
+
+
+def test_manual_words_record_no_data_split(tmp_path, fakes):
+    files = fakes.write_data(tmp_path)
+    config = write_config(tmp_path, files, methods=["probe:manual"])
+    (record,) = read_results(run_experiment(config, progress=False))
+    assert record["knowledge"] == {"name": "manual: class names / config", "size": 0,
+                                   "hash": None}

@@ -192,11 +192,17 @@ def _execute(cell: Cell, ctx: _Context) -> dict[str, Any]:
     if split is not None:
         fewshot = {"train_size": len(split.train), "dev_size": len(split.dev),
                    "train_hash": indices_hash(split.train), "dev_hash": indices_hash(split.dev)}
-    uses_words = spec.words != "soft" and spec.family != "finetune"
+    knowledge: dict[str, Any] | None = None  # soft / finetune: no label words at all
+    if spec.words in ("mre-frequency", "mre-best"):
+        knowledge = data.knowledge_info(config)  # mined: the split that fed the verbalizer
+    elif spec.words in ("manual", "kpt"):  # not mined from any data split
+        source = label_words.provenance.get("file", "class names") if spec.words == "kpt" \
+            else "class names / config"
+        knowledge = {"name": f"{spec.words}: {source}", "size": 0, "hash": None}
     return {
         "metrics": outcome.metrics,
         "label_words_per_class": outcome.label_words_per_class,
-        "knowledge": data.knowledge_info(config) if uses_words else None,
+        "knowledge": knowledge,
         "fewshot": fewshot,
         "timings": {**{k: round(v, 4) for k, v in outcome.timings.items()},
                     "total_s": round(time.perf_counter() - start, 4)},
