@@ -1,16 +1,13 @@
-"""Test stand-ins for helper A's Template and ManualVerbalizer, plus a synthetic task.
+"""A small independent test verbalizer and a synthetic keyword task for the classifier tests.
 
-Used only until ``mrekv.prompt.template`` / ``mrekv.verbalizer.manual`` exist;
-:func:`install_template_standin` registers the stand-in template module only
-when the real one cannot be imported.
+:class:`StandInVerbalizer` is deliberately simple (one word per class, a
+learnable class bias, a calibration prior) so the classifier's own behaviour
+(training, calibration, saving) is tested apart from the library's verbalizers.
 """
 
 from __future__ import annotations
 
 import random
-import sys
-import types
-from dataclasses import dataclass
 
 import torch
 
@@ -37,55 +34,6 @@ def synthetic_task(n_per_class: int, seed: int) -> tuple[list[str], list[str]]:
     order = list(range(len(texts)))
     rng.shuffle(order)
     return [texts[i] for i in order], [labels[i] for i in order]
-
-
-@dataclass(frozen=True)
-class EncodedPrompt:
-    input_ids: list[int]
-    mask_positions: list[int]
-
-
-@dataclass(frozen=True)
-class StandInTemplate:
-    text: str = "{text} It was {mask}."
-
-    def encode(self, tokenizer, text, text_b=None, *, max_length=128, num_masks=1):
-        before, after = self.text.split("{mask}")
-        pre_text, post_text = before.split("{text}")
-        pre = tokenizer(pre_text, add_special_tokens=False)["input_ids"]
-        body = tokenizer(text, add_special_tokens=False)["input_ids"]
-        post = tokenizer(after, add_special_tokens=False)["input_ids"]
-        budget = max_length - 2 - len(pre) - len(post) - num_masks
-        prefix = [tokenizer.cls_token_id, *pre, *body[: max(budget, 0)]]
-        ids = [*prefix, *[tokenizer.mask_token_id] * num_masks, *post, tokenizer.sep_token_id]
-        return EncodedPrompt(ids, list(range(len(prefix), len(prefix) + num_masks)))
-
-    def encode_batch(self, tokenizer, texts, texts_b=None, *, max_length=128, num_masks=1):
-        kw = {"max_length": max_length, "num_masks": num_masks}
-        return [self.encode(tokenizer, t, **kw) for t in texts]
-
-    def to_config(self):
-        return {"text": self.text}
-
-    @classmethod
-    def from_config(cls, d):
-        return cls(d["text"])
-
-
-def default_template(lang: str, kind: str = "generic") -> StandInTemplate:
-    return StandInTemplate()
-
-
-def install_template_standin() -> None:
-    """Make ``mrekv.prompt.template`` importable if helper A's module is not there yet."""
-    try:
-        import mrekv.prompt.template  # noqa: F401
-    except ImportError:
-        module = types.ModuleType("mrekv.prompt.template")
-        module.Template = StandInTemplate
-        module.EncodedPrompt = EncodedPrompt
-        module.default_template = default_template
-        sys.modules["mrekv.prompt.template"] = module
 
 
 class StandInVerbalizer(Verbalizer):

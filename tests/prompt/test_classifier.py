@@ -8,23 +8,22 @@ import torch
 from _prompt_standins import (
     KEYWORDS,
     VERBALIZER_WORDS,
-    StandInTemplate,
     StandInVerbalizer,
-    install_template_standin,
     synthetic_task,
 )
 from conftest import build_tiny_mlm
 
 from mrekv.errors import ConfigError
 from mrekv.prompt.classifier import PromptClassifier
+from mrekv.prompt.template import Template
 
-install_template_standin()
 CLASSES = list(KEYWORDS)
+TEMPLATE = Template("{text} It was {mask}.")
 
 
 def make(tokenizer, *, seed=0, model_seed=0, **kwargs):
     options = {
-        "template": StandInTemplate(),
+        "template": TEMPLATE,
         "verbalizer": StandInVerbalizer(CLASSES, VERBALIZER_WORDS),
         "learning_rate": 3e-3,
         "verbalizer_learning_rate": 1e-2,
@@ -150,7 +149,7 @@ def test_classes_must_agree_with_the_verbalizer(en):
 
 def test_a_loaded_model_needs_its_tokenizer(en):
     with pytest.raises(ConfigError, match="tokenizer="):
-        PromptClassifier(build_tiny_mlm(en), template=StandInTemplate(), device="cpu")
+        PromptClassifier(build_tiny_mlm(en), template=TEMPLATE, device="cpu")
 
 
 def test_long_texts_are_truncated_to_max_length(en):
@@ -167,7 +166,7 @@ def test_japanese_and_chinese_models_train_and_predict(lang, tiny_mlm_dir):
              "zh": ["这家餐厅很好吃。", "比赛很精彩。", "吉他的声音很好听。"]}[lang]
     clf = PromptClassifier(
         str(tiny_mlm_dir(lang)),
-        template=StandInTemplate("{text}{mask}。"),
+        template=Template("{text}{mask}。"),
         verbalizer=StandInVerbalizer(CLASSES, {c: [words[i]] for i, c in enumerate(CLASSES)}),
         max_steps=2,
         batch_size=2,

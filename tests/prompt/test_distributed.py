@@ -20,10 +20,9 @@ SCRIPT = textwrap.dedent(
     sys.path[:0] = [sys.argv[3]]
     import torch.distributed as dist
     from transformers import AutoModelForMaskedLM, AutoTokenizer
-    from _prompt_standins import (KEYWORDS, VERBALIZER_WORDS, StandInTemplate,
-                                  StandInVerbalizer, install_template_standin, synthetic_task)
-    install_template_standin()
+    from _prompt_standins import KEYWORDS, VERBALIZER_WORDS, StandInVerbalizer, synthetic_task
     from mrekv.prompt.classifier import PromptClassifier
+    from mrekv.prompt.template import Template
 
     if "RANK" in os.environ:
         dist.init_process_group("gloo")
@@ -32,7 +31,7 @@ SCRIPT = textwrap.dedent(
     model = AutoModelForMaskedLM.from_pretrained(
         folder, hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0)
     tok = AutoTokenizer.from_pretrained(folder)
-    clf = PromptClassifier(model, tokenizer=tok, template=StandInTemplate(),
+    clf = PromptClassifier(model, tokenizer=tok, template=Template("{text} It was {mask}."),
                            verbalizer=StandInVerbalizer(list(KEYWORDS), VERBALIZER_WORDS),
                            learning_rate=3e-3, verbalizer_learning_rate=1e-2, epochs=12,
                            batch_size=8, progress=False, device="cpu", seed=3)

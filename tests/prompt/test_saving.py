@@ -10,9 +10,7 @@ import pytest
 from _prompt_standins import (
     KEYWORDS,
     VERBALIZER_WORDS,
-    StandInTemplate,
     StandInVerbalizer,
-    install_template_standin,
     synthetic_task,
 )
 from conftest import build_tiny_mlm
@@ -20,8 +18,8 @@ from conftest import build_tiny_mlm
 from mrekv.errors import SaveFormatError
 from mrekv.prompt import saving
 from mrekv.prompt.classifier import PromptClassifier
+from mrekv.prompt.template import Template
 
-install_template_standin()
 CLASSES = list(KEYWORDS)
 TEXTS = ["the pizza was great", "football is on", "a guitar solo", "nothing at all here"]
 
@@ -32,7 +30,7 @@ def trained(hf_tokenizer):
     clf = PromptClassifier(
         build_tiny_mlm(tok),
         tokenizer=tok,
-        template=StandInTemplate(),
+        template=Template("{text} It was {mask}."),
         verbalizer=StandInVerbalizer(CLASSES, VERBALIZER_WORDS),
         learning_rate=3e-3,
         verbalizer_learning_rate=1e-2,
