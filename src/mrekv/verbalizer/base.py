@@ -64,6 +64,18 @@ class Verbalizer(nn.Module):
         """(batch, num_masks, vocab_size or hidden_size) -> (batch, num_classes) log-scores."""
         raise NotImplementedError
 
+    def calibrate(self, mask_inputs: torch.Tensor) -> Verbalizer:
+        """Set a calibration prior from unlabeled texts' mask inputs; return self.
+
+        Raises:
+            NotImplementedError: this verbalizer has no calibration.
+        """
+        raise NotImplementedError(f"{type(self).__name__} does not support calibration")
+
+    def words_kept(self) -> dict[str, int]:
+        """How many label words each class uses (after tokenization and refinement)."""
+        raise NotImplementedError
+
     def to_config(self) -> dict[str, Any]:
         """JSON-ready data that :func:`verbalizer_from_config` turns back into this verbalizer."""
         raise NotImplementedError
@@ -78,7 +90,16 @@ def verbalizer_from_config(config: dict[str, Any]) -> Verbalizer:
 
     Raises:
         ValueError: the ``type`` is unknown (the message lists the known ones).
+
+    Example:
+        >>> v2 = verbalizer_from_config(v.to_config())            # doctest: +SKIP
+        >>> v2.prepare(tokenizer, model).load_state_dict(v.state_dict())  # doctest: +SKIP
     """
+    # the built-in verbalizers register themselves when their module is imported
+    import mrekv.verbalizer.knowledgeable  # noqa: F401
+    import mrekv.verbalizer.manual  # noqa: F401
+    import mrekv.verbalizer.soft  # noqa: F401
+
     kind = config.get("type")
     if kind not in Verbalizer._registry:
         known = ", ".join(sorted(Verbalizer._registry))
