@@ -178,3 +178,59 @@ def test_japanese_and_chinese_models_train_and_predict(lang, tiny_mlm_dir):
     after = clf.predict_proba(texts)
     assert first.shape == after.shape == (3, 3)
     assert not np.array_equal(first, after)
+
+
+# -- with the library's verbalizers ----------------------------------------------------
+
+
+def test_word_lists_and_mappings_become_manual_verbalizers(en):
+    from mrekv.verbalizer.manual import ManualVerbalizer
+
+    model = build_tiny_mlm(en)
+    common = {"tokenizer": en, "template": TEMPLATE, "progress": False, "device": "cpu"}
+    by_map = PromptClassifier(model, verbalizer={"neg": ["bad"], "pos": ["good"]}, **common)
+    by_list = PromptClassifier(
+        model, verbalizer=[["bad"], ["good"]], classes=["neg", "pos"], **common
+    )
+    assert isinstance(by_map.verbalizer_, ManualVerbalizer)
+    assert by_map.classes_ == by_list.classes_ == ("neg", "pos")
+    texts = ["a fine film", "dull"]
+    np.testing.assert_array_equal(by_map.predict_proba(texts), by_list.predict_proba(texts))
+    with pytest.raises(ConfigError, match="needs classes="):
+        PromptClassifier(model, verbalizer=[["bad"], ["good"]], **common)
+    with pytest.raises(ConfigError, match="unsupported verbalizer int"):
+        PromptClassifier(model, verbalizer=3, **common)
+
+
+def test_label_words_become_a_knowledgeable_verbalizer_that_calibrates_and_trains(en, task):
+    from mrekv.verbalizer.knowledgeable import KnowledgeableVerbalizer
+    from mrekv.verbalizer.label_words import LabelWords
+
+    (train_x, train_y), (test_x, test_y) = task
+    words = LabelWords.from_lists(CLASSES, [["good", "ball"], ["bad", "food"], ["great", "song"]])
+    clf = make(en, verbalizer=words, max_steps=None, epochs=15)
+    assert isinstance(clf.verbalizer_, KnowledgeableVerbalizer)
+    clf.calibrate(test_x)
+    assert clf.verbalizer_.prior is not None
+    weights = clf.verbalizer_.word_logits.detach().clone()
+    clf.fit(train_x, train_y)
+    assert not torch.equal(clf.verbalizer_.word_logits.detach(), weights)
+    assert clf.score(test_x, test_y) >= 0.95
+
+
+def test_multi_mask_verbalizer_gets_as_many_masks_as_its_longest_word(en, task):
+    from mrekv.verbalizer.manual import ManualVerbalizer
+
+    (train_x, train_y), _ = task
+    # "pizzeria" and "cheeseburger" are three word pieces in bert-base-uncased
+    words = {"sports": ["football"], "food": ["pizzeria", "cheeseburger"], "music": ["guitar"]}
+    verbalizer = ManualVerbalizer(CLASSES, words, aggregate="multi-mask")
+    clf = make(en, verbalizer=verbalizer, max_steps=2)
+    masks = clf.verbalizer_.num_masks
+    assert masks == 3
+    encoded = clf._encode(["a test"])[0]
+    assert len(encoded.mask_positions) == masks
+    assert [encoded.input_ids[p] for p in encoded.mask_positions] == [en.mask_token_id] * masks
+    before = clf.predict_proba(train_x[:5])
+    after = clf.fit(train_x, train_y).predict_proba(train_x[:5])
+    assert before.shape == (5, 3) and not np.array_equal(before, after)

@@ -185,3 +185,24 @@ def test_saving_over_an_existing_folder_replaces_it(trained, tmp_path):
     assert not (target / "stale.txt").exists()
     assert (target / "mrekv_config.json").is_file()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["clf"]
+
+
+def test_knowledgeable_verbalizer_round_trip_keeps_weights_and_prior(hf_tokenizer, tmp_path):
+    from mrekv.verbalizer.label_words import LabelWords
+
+    tok = hf_tokenizer("en")
+    words = LabelWords.from_lists(CLASSES, [["good", "ball"], ["bad", "food"], ["great", "song"]])
+    clf = PromptClassifier(
+        build_tiny_mlm(tok), tokenizer=tok, template=Template("{text} It was {mask}."),
+        verbalizer=words, learning_rate=3e-3, verbalizer_learning_rate=5e-2, max_steps=3,
+        progress=False, device="cpu",
+    )
+    x, y = synthetic_task(5, seed=3)
+    clf.calibrate(TEXTS).fit(x, y)
+    clf.save_pretrained(tmp_path / "kv")
+    config = json.loads((tmp_path / "kv" / "mrekv_config.json").read_text())
+    assert config["verbalizer"]["type"] == "knowledgeable"
+    assert config["verbalizer"]["prior"] is not None
+    assert any(w != 0.0 for w in config["verbalizer"]["word_weights"])  # learned weights saved
+    loaded = PromptClassifier.from_pretrained(tmp_path / "kv", progress=False, device="cpu")
+    assert np.array_equal(loaded.predict_proba(TEXTS), clf.predict_proba(TEXTS))
