@@ -15,9 +15,11 @@ Both backends give the same words for the same ``hmm`` setting:
   used: it is a different model (jieba.cut's B/M/E/S HMM, not posseg's joint
   POS HMM) and cuts unknown words differently.
 
-Speed: with ``hmm=False`` rjieba is tens of times faster than jieba; with
-``hmm=True`` jieba.posseg's pure-Python POS HMM dominates the time of both
-backends, so the gain is small. The fastest setting is
+Speed: with ``hmm=False`` rjieba is about ten times faster than jieba.posseg;
+with ``hmm=True`` jieba.posseg's pure-Python POS HMM dominates, and the rjieba
+backend gains mainly by running it only on the stretches that need it, once
+per distinct stretch (about 2.5 times faster than jieba.posseg on reviews; see
+``benchmarks/bench_tokenizers.py``). The fastest setting is
 ``backend="rjieba", hmm=False`` (unknown words then come out character by
 character).
 
@@ -100,6 +102,8 @@ class ChineseTokenizer:
         jieba = _import_jieba()
         self._posseg_cut = jieba.posseg.cut
         self._freq = jieba.posseg.dt.tokenizer.FREQ
+        self._in_block = jieba.posseg.re_han_internal.match
+        self._run_cache: dict[str, list[tuple[str, str]]] = {}
         self._rjieba_tag = _import_rjieba().tag if backend == "rjieba" else None
         self._cache: dict[tuple[str, str], Token] = {}
 
@@ -118,28 +122,46 @@ class ChineseTokenizer:
     def _with_posseg_hmm(self, pieces: list[tuple[str, str]]) -> list[tuple[str, str]]:
         """Re-cut with jieba.posseg the stretches jieba would give to its HMM.
 
-        jieba.posseg buffers consecutive single-character pieces of the dictionary
-        route and runs its HMM over the buffer unless it is a dictionary word; rjieba's
-        dictionary-only mode additionally merges runs of single ASCII letters / digits.
-        Both kinds of piece are collected into runs here and the runs re-cut by
-        jieba.posseg, which reproduces jieba's output on the whole text.
+        jieba.posseg splits the text into blocks of Han characters / ASCII letters
+        and digits, buffers consecutive single-character pieces of the dictionary
+        route inside a block and runs its HMM over the buffer unless it is a
+        dictionary word; rjieba's dictionary-only mode additionally merges runs of
+        single ASCII letters / digits. Both kinds of piece are collected into runs
+        (ended by multi-character words and by characters outside the blocks, such
+        as punctuation) and each run of two or more characters is cut by
+        jieba.posseg, which reproduces jieba's output on the whole text. The cut of
+        a run depends on the run alone, so it is cached.
         """
         freq = self._freq
+        in_block = self._in_block
+        runs = self._run_cache
         cut = self._posseg_cut
         out: list[tuple[str, str]] = []
-        run: list[tuple[str, str]] = []
+        run: list[str] = []
 
         def flush() -> None:
-            if len(run) == 1 and len(run[0][0]) == 1:
-                out.append(run[0])
-            else:
-                out.extend((p.word, p.flag) for p in cut("".join(w for w, _ in run)))
+            text = "".join(run)
             run.clear()
+            if len(text) == 1:
+                out.append(last_single)
+                return
+            pairs = runs.get(text)
+            if pairs is None:
+                if len(runs) >= CACHE_SIZE:
+                    runs.clear()
+                pairs = runs[text] = [(p.word, p.flag) for p in cut(text)]
+            out.extend(pairs)
 
+        last_single: tuple[str, str] = ("", "")
         for piece in pieces:
             word = piece[0]
-            if len(word) == 1 or (_ASCII_RUN(word) and not freq.get(word)):
-                run.append(piece)
+            if len(word) == 1:
+                if in_block(word):
+                    run.append(word)
+                    last_single = piece
+                    continue
+            elif _ASCII_RUN(word) and not freq.get(word):
+                run.append(word)
                 continue
             if run:
                 flush()
