@@ -150,7 +150,8 @@ def _parse(template: str) -> tuple[_Part, ...]:
                 raise ConfigError(
                     f"template {template!r}: {unknown_choice('placeholder', name, PLACEHOLDERS)}"
                 )
-            keep, strips = False, ()
+            keep: bool = False
+            strips: tuple[tuple[str, str], ...] = ()
             if colon:
                 if name not in ("text", "text_b"):
                     raise ConfigError(f"template {template!r}: {{{name}}} takes no modifiers")
@@ -423,7 +424,7 @@ class Template:
                 leads[k + 1] = cur.value[len(stripped) :]
                 parts[k] = _Part("literal", stripped)
         boundary = ("mask", "sep", "cls")
-        units = []
+        units: list[tuple[_Part, str, bool, bool]] = []
         for k, part in enumerate(parts):
             if part.kind == "literal" and not part.value:
                 continue
@@ -512,7 +513,7 @@ def _openprompt_block(block: str, line: str) -> str:
                 f"{unknown_choice('special token', value['special'], _OP_SPECIALS)}"
             )
         return "{" + name + "}"
-    slot = {"text_a": "text", "text_b": "text_b"}.get(value.get("placeholder"))
+    slot = {"text_a": "text", "text_b": "text_b"}.get(str(value.get("placeholder")))
     if slot is None:
         raise ConfigError(
             f"OpenPrompt template {line!r}: "

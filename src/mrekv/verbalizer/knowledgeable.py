@@ -137,6 +137,8 @@ class KnowledgeableVerbalizer(LabelWordVerbalizer):
     """
 
     config_type = "knowledgeable"
+    refined_out: torch.Tensor
+    prior: torch.Tensor | None
 
     def __init__(
         self,
@@ -197,7 +199,9 @@ class KnowledgeableVerbalizer(LabelWordVerbalizer):
         if top_k is not None:
             label_words = label_words.top(top_k)
         v = cls(label_words, **options)
-        return v.prepare(tokenizer, model) if tokenizer is not None else v
+        if tokenizer is not None:
+            v.prepare(tokenizer, model)
+        return v
 
     # ------------------------------------------------------------------ state
 

@@ -68,6 +68,7 @@ class ManualVerbalizer(LabelWordVerbalizer):
     """
 
     config_type = "manual"
+    prior: torch.Tensor | None
 
     def __init__(
         self,

@@ -45,12 +45,10 @@ def find_mlm_transform(model: Any) -> nn.Module | None:
     if predictions is not None and isinstance(getattr(predictions, "transform", None), nn.Module):
         return copy.deepcopy(predictions.transform)
     lm_head = getattr(model, "lm_head", None)
-    if isinstance(getattr(lm_head, "dense", None), nn.Linear) and isinstance(
-        getattr(lm_head, "layer_norm", None), nn.LayerNorm
-    ):
-        return nn.Sequential(
-            copy.deepcopy(lm_head.dense), nn.GELU(), copy.deepcopy(lm_head.layer_norm)
-        )
+    dense = getattr(lm_head, "dense", None)
+    norm = getattr(lm_head, "layer_norm", None)
+    if isinstance(dense, nn.Linear) and isinstance(norm, nn.LayerNorm):
+        return nn.Sequential(copy.deepcopy(dense), nn.GELU(), copy.deepcopy(norm))
     dense = getattr(model, "vocab_transform", None)
     norm = getattr(model, "vocab_layer_norm", None)
     if isinstance(dense, nn.Linear) and isinstance(norm, nn.LayerNorm):

@@ -168,6 +168,10 @@ class LabelWordVerbalizer(Verbalizer):
     """
 
     input_kind = "logits"
+    membership: torch.Tensor
+    token_ids: torch.Tensor
+    token_mask: torch.Tensor
+    tokenized: torch.Tensor
 
     def __init__(
         self,
