@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import time
+from collections import Counter
+from pathlib import Path
 
 import pytest
 
@@ -348,3 +350,35 @@ def test_pathological_word_labels_stay_fast():
     ex = parse_mmm_record(record)
     assert time.perf_counter() - start < 5
     assert len(ex.word_labels) == 3000
+
+
+SAMPLES = Path(__file__).resolve().parents[2] / "data" / "samples"
+SAMPLE_SETS = [
+    (lang, slug) for lang in ("en", "ja", "zh") for slug in ("scpos-adj-n", "scnm")
+]
+
+
+@pytest.mark.parametrize(("lang", "slug"), SAMPLE_SETS)
+def test_shipped_samples_parse_and_are_balanced(lang, slug):
+    train = read_mmm(SAMPLES / f"{lang}-{slug}.train.jsonl", lang=lang).read()
+    test = read_mmm(SAMPLES / f"{lang}-{slug}.test.jsonl", lang=lang).read()
+    assert 40 <= len(train) <= 80 and 20 <= len(test) <= 30
+    train_counts = Counter(e.text_label for e in train)
+    assert 2 <= len(train_counts) <= 4
+    assert min(train_counts.values()) >= 5
+    assert set(Counter(e.text_label for e in test)) == set(train_counts)
+    assert not {e.text for e in train} & {e.text for e in test}
+    task = TaskWord.SENTIMENT_ADJ_AND_N if slug == "scpos-adj-n" else TaskWord.NER
+    for example in train + test:
+        assert example.task is task
+        assert all(span in example.text for span in example.words)
+    labels = {label for e in train + test for label, _ in e.word_labels}
+    expected = {"adj", "n"} if slug == "scpos-adj-n" else {"person", "location", "organization"}
+    assert labels <= expected
+
+
+def test_shipped_samples_are_canonical(tmp_path):
+    for path in sorted(SAMPLES.glob("*.jsonl")):
+        copy = tmp_path / path.name
+        write_mmm(copy, read_mmm(path).read())
+        assert copy.read_bytes() == path.read_bytes(), path.name
