@@ -284,7 +284,12 @@ def _extract_items(
     joiner = " " if lang in (None, "en") else ""
     if config.source == "text":
         tok = _resolve_tokenizer(tokenizer, lang)
-        tokenized = _tokenize(tok, [e.text for e in examples], show_progress)
+        texts = [e.text for e in examples]
+        unique = list(dict.fromkeys(texts))  # tokenize each distinct text once
+        tokenized = _tokenize(tok, unique, show_progress)
+        if len(unique) < len(texts):
+            by_text = dict(zip(unique, tokenized, strict=True))
+            tokenized = [by_text[t] for t in texts]
         keep = frozenset(config.upos)
         items = [
             [(t.lemma if config.lemmatize else t.surface) for t in toks if t.upos in keep]
