@@ -16,7 +16,9 @@ word matches a text when (lower-cased, by default):
   split a mined word such as 企業業績 differently; single characters would match
   inside unrelated words, so they match whole words only).
 
-Each distinct label word counts once per text, however often it occurs.
+Each distinct label word counts once per text, however often it occurs. In
+English a label word that the tokenizer itself splits (``can't`` -> ``ca`` ``n't``)
+only matches when written as those parts separated by spaces.
 
 Class scores. A class scores the summed weights of its matched words; with
 ``normalise=True`` (default) that sum is divided by the summed weights of all its
