@@ -10,10 +10,15 @@ import numpy as np
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "prompt"))
-from _prompt_standins import synthetic_task  # noqa: E402
+from _prompt_standins import one_thread, synthetic_task  # noqa: E402
 
 from mrekv.errors import ConfigError, SaveFormatError  # noqa: E402
 from mrekv.finetune import FineTuneClassifier  # noqa: E402
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _single_thread():
+    yield from one_thread()
 
 
 def make(folder, **kwargs):

@@ -25,6 +25,14 @@ CORPUS = [
 ] * 4
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _single_thread():
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
+
+
 def test_make_tiny_mlm_trains_a_wordpiece_vocabulary_and_loads(tmp_path):
     folder = make_tiny_mlm(tmp_path / "tiny", CORPUS, vocab_size=200, hidden=16, layers=1, heads=2)
     model, tok = load_masked_lm(folder)

@@ -72,3 +72,15 @@ class StandInVerbalizer(Verbalizer):
     @classmethod
     def from_config(cls, config):
         return cls(config["classes"], config["words"], config["bias"], config["prior"])
+
+
+def one_thread():
+    """Generator for an autouse fixture: torch on one thread while a test module runs.
+
+    The tiny models gain nothing from threads, and on a busy 2-core machine
+    OpenMP threads spinning against other processes slow training 10-50x.
+    """
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)

@@ -9,6 +9,7 @@ from _prompt_standins import (
     KEYWORDS,
     VERBALIZER_WORDS,
     StandInVerbalizer,
+    one_thread,
     synthetic_task,
 )
 from conftest import build_tiny_mlm
@@ -19,6 +20,11 @@ from mrekv.prompt.template import Template
 
 CLASSES = list(KEYWORDS)
 TEMPLATE = Template("{text} It was {mask}.")
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _single_thread():
+    yield from one_thread()
 
 
 def make(tokenizer, *, seed=0, model_seed=0, **kwargs):
@@ -234,3 +240,35 @@ def test_multi_mask_verbalizer_gets_as_many_masks_as_its_longest_word(en, task):
     before = clf.predict_proba(train_x[:5])
     after = clf.fit(train_x, train_y).predict_proba(train_x[:5])
     assert before.shape == (5, 3) and not np.array_equal(before, after)
+
+
+def test_without_words_a_soft_verbalizer_is_built_from_the_training_labels(en, task):
+    from mrekv.verbalizer.soft import SoftVerbalizer
+
+    (train_x, train_y), (test_x, test_y) = task
+    clf = make(en, verbalizer=None, epochs=20)
+    with pytest.raises(ConfigError, match="no verbalizer yet"):
+        clf.predict(["x"])
+    clf.fit(train_x, train_y)
+    assert isinstance(clf.verbalizer_, SoftVerbalizer)
+    assert clf.classes_ == ("food", "music", "sports")
+    assert clf.score(test_x, test_y) >= 0.95
+    # the hidden-state path: encoder + pick equals the full forward's last hidden state
+    assert clf.module_.head_name == "cls"
+    hidden = clf.mask_inputs(test_x[:4])
+    assert hidden.shape == (4, 1, 32)
+    clf.module_.head_name = None
+    torch.testing.assert_close(clf.mask_inputs(test_x[:4]), hidden, rtol=1e-4, atol=1e-5)
+    with pytest.raises(NotImplementedError, match="does not calibrate"):
+        clf.calibrate(test_x)
+
+
+def test_mask_inputs_are_the_vocabulary_logits_at_the_mask_in_input_order(en):
+    clf = make(en, eval_batch_size=2)
+    texts = ["a long sentence about football and more", "pizza", "guitar song"]
+    logits = clf.mask_inputs(texts)
+    assert logits.shape == (3, 1, len(en))
+    enc = clf._encode(texts[1:2])[0]
+    with torch.no_grad():
+        full = clf.model_(input_ids=torch.tensor([enc.input_ids])).logits[0, enc.mask_positions]
+    torch.testing.assert_close(logits[1], full, rtol=1e-4, atol=1e-5)

@@ -11,6 +11,7 @@ from _prompt_standins import (
     KEYWORDS,
     VERBALIZER_WORDS,
     StandInVerbalizer,
+    one_thread,
     synthetic_task,
 )
 from conftest import build_tiny_mlm
@@ -55,6 +56,11 @@ def copy(saved, tmp_path):
     target = tmp_path / "copy"
     shutil.copytree(saved, target)
     return target
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _single_thread():
+    yield from one_thread()
 
 
 def test_round_trip_gives_identical_probabilities(trained, saved):
@@ -205,4 +211,21 @@ def test_knowledgeable_verbalizer_round_trip_keeps_weights_and_prior(hf_tokenize
     assert config["verbalizer"]["prior"] is not None
     assert any(w != 0.0 for w in config["verbalizer"]["word_weights"])  # learned weights saved
     loaded = PromptClassifier.from_pretrained(tmp_path / "kv", progress=False, device="cpu")
+    assert np.array_equal(loaded.predict_proba(TEXTS), clf.predict_proba(TEXTS))
+
+
+def test_soft_verbalizer_head_round_trips_through_verbalizer_safetensors(hf_tokenizer, tmp_path):
+    tok = hf_tokenizer("en")
+    clf = PromptClassifier(
+        build_tiny_mlm(tok), tokenizer=tok, template=Template("{text} It was {mask}."),
+        classes=CLASSES, learning_rate=3e-3, max_steps=3, progress=False, device="cpu",
+    )
+    x, y = synthetic_task(5, seed=3)
+    clf.fit(x, y)
+    clf.save_pretrained(tmp_path / "soft")
+    from safetensors.torch import load_file
+
+    state = load_file(tmp_path / "soft" / "verbalizer.safetensors")
+    assert state["head.weight"].shape == (3, 32)
+    loaded = PromptClassifier.from_pretrained(tmp_path / "soft", progress=False, device="cpu")
     assert np.array_equal(loaded.predict_proba(TEXTS), clf.predict_proba(TEXTS))

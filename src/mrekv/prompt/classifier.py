@@ -314,37 +314,52 @@ class PromptClassifier:
 
         return accuracy([str(y) for y in labels], self.predict(texts))
 
-    def calibrate(self, unlabeled_texts: Sequence[str]) -> PromptClassifier:
-        """Set the verbalizer's calibration prior from unlabeled texts; return self.
+    def mask_inputs(self, texts: Sequence[str]) -> torch.Tensor:
+        """What the verbalizer sees for each text, in input order (no gradients).
 
-        Raises:
-            ConfigError: the verbalizer does not support calibration.
+        Useful for the verbalizer's calibration and refinement steps
+        (``KnowledgeableVerbalizer.refine_frequency`` / ``refine_relevance``).
+
+        Returns:
+            Shape (n, total_masks, vocab_size) for a "logits" verbalizer, or
+            (n, total_masks, hidden_size) for a "hidden" one, on the classifier's device.
         """
         import torch
 
-        self._check_ready()
-        verbalizer = self.module_.verbalizer
-        if not hasattr(verbalizer, "calibrate"):
-            raise ConfigError(f"{type(verbalizer).__name__} does not support calibration")
-        encoded = self._encode(unlabeled_texts)
-        from mrekv.prompt.batching import collate as _collate
         from mrekv.prompt.batching import sorted_batches
 
+        self._check_ready()
+        encoded = self._encode(texts)
         ids = [e.input_ids for e in encoded]
         positions = [e.mask_positions for e in encoded]
         self.module_.eval()
         parts, order = [], []
         with torch.no_grad():
             for indices in sorted_batches([len(x) for x in ids], self.args.eval_batch_size):
-                batch = _collate(indices, ids, self.tokenizer_.pad_token_id,
-                                 mask_positions=positions).to(self.device_)
-                parts.append(self.module_.mask_inputs(
-                    batch.input_ids, batch.attention_mask, batch.mask_positions))
+                batch = collate(
+                    indices, ids, self.tokenizer_.pad_token_id, mask_positions=positions
+                ).to(self.device_)
+                parts.append(
+                    self.module_.mask_inputs(
+                        batch.input_ids, batch.attention_mask, batch.mask_positions
+                    )
+                )
                 order.extend(indices)
+        if not parts:
+            raise ValueError("cannot compute mask inputs of zero texts")
         stacked = torch.cat(parts)
-        inputs = torch.empty_like(stacked)
-        inputs[torch.as_tensor(order, device=stacked.device)] = stacked
-        verbalizer.calibrate(inputs)
+        out = torch.empty_like(stacked)
+        out[torch.as_tensor(order, device=stacked.device)] = stacked
+        return out
+
+    def calibrate(self, unlabeled_texts: Sequence[str]) -> PromptClassifier:
+        """Set the verbalizer's calibration prior from unlabeled texts; return self.
+
+        Raises:
+            NotImplementedError: the verbalizer has no calibration (e.g. SoftVerbalizer).
+        """
+        self._check_ready()
+        self.module_.verbalizer.calibrate(self.mask_inputs(unlabeled_texts))
         return self
 
     # -- saving -------------------------------------------------------------------------
