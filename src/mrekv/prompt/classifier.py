@@ -55,8 +55,8 @@ def _prompt_module_class() -> type:
 
         def __init__(self, mlm: nn.Module, verbalizer: nn.Module, head_name: str | None) -> None:
             super().__init__()
-            self.mlm = mlm
-            self.verbalizer = verbalizer
+            self.mlm: Any = mlm
+            self.verbalizer: Any = verbalizer
             self.head_name = head_name
 
         def mask_inputs(

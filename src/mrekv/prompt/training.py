@@ -124,7 +124,9 @@ def param_groups(
     only. Parameters shared by both (tied weights) are listed once.
     """
     seen: set[int] = set()
-    decay, no_decay, head_params = [], [], []
+    decay: list[nn.Parameter] = []
+    no_decay: list[nn.Parameter] = []
+    head_params: list[nn.Parameter] = []
     if head is not None:
         for p in head.parameters():
             if p.requires_grad and id(p) not in seen:
@@ -225,6 +227,8 @@ def train(
         ):
             batch = collate_fn(shard(global_batch, rank, world)).to(device)
             scores = runner(batch.input_ids, batch.attention_mask, batch.mask_positions)
+            if batch.labels is None:
+                raise ValueError("training batches need labels")
             summed = F.cross_entropy(scores.float(), batch.labels, reduction="sum")
             # DDP averages gradients over ranks: scale so the result is the global-batch mean.
             (summed * (world / len(global_batch))).backward()
