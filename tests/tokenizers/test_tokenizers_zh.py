@@ -101,3 +101,12 @@ def test_jieba_is_quiet_and_root_logger_untouched():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stderr == ""
     assert out.stdout.split() == [str(logging.WARNING), str(logging.WARNING)]
+
+
+def test_clear_cache_gives_the_same_tokens(zh_sentences):
+    tok = ChineseTokenizer(backend="rjieba")
+    before = tok.tokenize_batch(zh_sentences[:50])
+    assert tok._run_cache and tok._cache
+    tok.clear_cache()
+    assert not tok._run_cache and not tok._cache
+    assert tok.tokenize_batch(zh_sentences[:50]) == before

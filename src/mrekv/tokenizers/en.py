@@ -157,6 +157,10 @@ class EnglishTokenizer:
         tagged = self._tagger.tag_sents(self._sentences(text))
         return self._tokens(tagged, '"' in text)
 
+    def clear_cache(self) -> None:
+        """Forget the cached tokens (they are rebuilt as needed)."""
+        self._cache.clear()
+
     def tokenize_batch(self, texts: Iterable[str]) -> list[list[Token]]:
         """Return the words of each text, in order (one ``tag_sents`` call for all)."""
         texts = list(texts)

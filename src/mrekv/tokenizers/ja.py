@@ -97,6 +97,10 @@ class JapaneseTokenizer:
             out.append(token)
         return out
 
+    def clear_cache(self) -> None:
+        """Forget the cached tokens (they are rebuilt as needed)."""
+        self._cache.clear()
+
     def tokenize_batch(self, texts: Iterable[str]) -> list[list[Token]]:
         """Return the words of each text, in order."""
         tokenize = self.tokenize

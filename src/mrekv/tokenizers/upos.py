@@ -149,7 +149,7 @@ def jieba_upos(word: str, flag: str) -> str:
     return upos
 
 
-# --------------------------------------------------------------------------- English (Penn Treebank)
+# ------------------------------------------------------------------ English (Penn Treebank)
 
 #: Penn Treebank tag -> UPOS.
 PTB_TAGS: dict[str, str] = {

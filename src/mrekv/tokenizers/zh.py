@@ -111,13 +111,10 @@ class ChineseTokenizer:
         return f"ChineseTokenizer(backend={self.backend!r}, hmm={self.hmm!r})"
 
     def _pairs(self, text: str) -> list[tuple[str, str]]:
-        """(word, flag) pairs of ``text`` from the selected backend."""
-        if self._rjieba_tag is None:
-            return [(p.word, p.flag) for p in self._posseg_cut(text, HMM=self.hmm)]
+        """(word, flag) pairs of ``text`` from rjieba (re-cut with jieba's HMM if ``hmm``)."""
+        assert self._rjieba_tag is not None
         pieces = self._rjieba_tag(text, False)
-        if not self.hmm:
-            return pieces
-        return self._with_posseg_hmm(pieces)
+        return self._with_posseg_hmm(pieces) if self.hmm else pieces
 
     def _with_posseg_hmm(self, pieces: list[tuple[str, str]]) -> list[tuple[str, str]]:
         """Re-cut with jieba.posseg the stretches jieba would give to its HMM.
@@ -174,7 +171,14 @@ class ChineseTokenizer:
         """Return the words of ``text``; whitespace is dropped."""
         cache = self._cache
         out: list[Token] = []
-        for pair in self._pairs(text):
+        if self._rjieba_tag is None:
+            # jieba's pair objects are not tuples: read them in the same loop
+            pairs: Iterable[tuple[str, str]] = (
+                (p.word, p.flag) for p in self._posseg_cut(text, HMM=self.hmm)
+            )
+        else:
+            pairs = self._pairs(text)
+        for pair in pairs:
             token = cache.get(pair)
             if token is None:
                 word, flag = pair
@@ -185,6 +189,11 @@ class ChineseTokenizer:
                 token = cache[(word, flag)] = Token(word, word, jieba_upos(word, flag), flag)
             out.append(token)
         return out
+
+    def clear_cache(self) -> None:
+        """Forget the cached tokens and cuts (they are rebuilt as needed)."""
+        self._cache.clear()
+        self._run_cache.clear()
 
     def tokenize_batch(self, texts: Iterable[str]) -> list[list[Token]]:
         """Return the words of each text, in order."""
