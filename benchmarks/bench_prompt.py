@@ -261,7 +261,8 @@ def _worker(args: Any) -> None:
 def measure_memory(args: Any, phase: str, variant: str) -> float:
     cmd = [sys.executable, __file__, "--worker", variant, "--phase", phase, "--model-dir",
            args.model_dir, "--n", str(args.n), "--batch-size", str(args.batch_size),
-           "--train-steps", str(args.train_steps), "--device", args.device]
+           "--train-steps", str(args.train_steps), "--device", args.device,
+           "--threads", str(args.threads)]
     done = subprocess.run(cmd, capture_output=True, text=True, check=True)
     return float(json.loads(done.stdout.strip().splitlines()[-1])["extra_mib"])
 
@@ -321,6 +322,8 @@ def parse(argv: Sequence[str] | None = None) -> Any:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--train-steps", type=int, default=2)
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    parser.add_argument("--threads", type=int, default=0,
+                        help="torch CPU threads (0: torch's default); 1 is steadier when busy")
     parser.add_argument("--small", action="store_true", help="tiny model: a quick wiring check")
     parser.add_argument("--skip-memory", action="store_true")
     parser.add_argument("--json", action="store_true", help="also print the raw results as JSON")
@@ -332,6 +335,8 @@ def parse(argv: Sequence[str] | None = None) -> Any:
 
 def main(argv: Sequence[str] | None = None) -> None:
     args = parse(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
     if args.worker:
         _worker(args)
         return

@@ -229,3 +229,11 @@ def test_soft_verbalizer_head_round_trips_through_verbalizer_safetensors(hf_toke
     assert state["head.weight"].shape == (3, 32)
     loaded = PromptClassifier.from_pretrained(tmp_path / "soft", progress=False, device="cpu")
     assert np.array_equal(loaded.predict_proba(TEXTS), clf.predict_proba(TEXTS))
+
+
+def test_load_classifier_dispatches_on_the_saved_kind(saved, copy):
+    loaded = saving.load_classifier(saved, progress=False, device="cpu")
+    assert isinstance(loaded, PromptClassifier)
+    edit_config(copy, lambda d: d.update(kind="svm"))
+    with pytest.raises(SaveFormatError, match="unknown kind 'svm'; valid kinds"):
+        saving.load_classifier(copy)

@@ -200,3 +200,32 @@ def check_weights(folder: Path) -> None:
 def wrap_load_error(path: Path, what: str, exc: Exception) -> SaveFormatError:
     """A SaveFormatError for a failure while loading ``what`` from ``path``."""
     return SaveFormatError(f"{path}: could not load the {what}: {type(exc).__name__}: {exc}")
+
+
+def load_classifier(path: str | Path, *, device: Any = None, progress: bool = True) -> Any:
+    """Load a saved PromptClassifier or FineTuneClassifier, whichever ``path`` holds.
+
+    Example:
+        >>> clf = load_classifier("runs/sst2-kv")  # doctest: +SKIP
+        >>> clf.predict(["a charming film"])  # doctest: +SKIP
+
+    Raises:
+        SaveFormatError: not a saved classifier, or its files are broken (named).
+    """
+    folder = Path(path)
+    path_json = folder / CONFIG_FILE
+    if not path_json.is_file():
+        raise SaveFormatError(f"{path_json}: missing; {folder} is not a saved mrekv classifier")
+    try:
+        kind = json.loads(path_json.read_text(encoding="utf-8")).get("kind")
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, AttributeError) as exc:
+        raise SaveFormatError(f"{path_json}: not a valid JSON object ({exc})") from exc
+    if kind == "prompt":
+        from mrekv.prompt.classifier import PromptClassifier
+
+        return PromptClassifier.from_pretrained(folder, device=device, progress=progress)
+    if kind == "finetune":
+        from mrekv.finetune import FineTuneClassifier
+
+        return FineTuneClassifier.from_pretrained(folder, device=device, progress=progress)
+    raise SaveFormatError(f"{path_json}: unknown kind {kind!r}; valid kinds: 'prompt', 'finetune'")
