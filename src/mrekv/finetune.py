@@ -290,7 +290,7 @@ class FineTuneClassifier:
         try:
             model = AutoModelForSequenceClassification.from_pretrained(str(folder))
         except Exception as exc:  # noqa: BLE001
-            raise saving.wrap_load_error(folder / "model.safetensors", "model", exc) from exc
+            raise saving.wrap_load_error(folder, "model (config.json, weights)", exc) from exc
         if model.config.num_labels != len(config["classes"]):
             raise SaveFormatError(
                 f"{config_path}: {len(config['classes'])} classes but the model in "

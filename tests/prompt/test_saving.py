@@ -135,6 +135,10 @@ CORRUPTIONS = {
     ),
     "missing model": (lambda f: (f / "model.safetensors").unlink(), "model.safetensors: missing"),
     "missing model config": (lambda f: (f / "config.json").unlink(), "config.json: missing"),
+    "bad model config": (
+        lambda f: (f / "config.json").write_text("{oops"),
+        "config.json: not valid JSON",
+    ),
     "truncated verbalizer": (
         lambda f: truncate(f / "verbalizer.safetensors"),
         "verbalizer.safetensors: unreadable",

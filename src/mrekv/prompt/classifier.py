@@ -435,7 +435,7 @@ class PromptClassifier:
         try:
             model = AutoModelForMaskedLM.from_pretrained(str(folder))
         except Exception as exc:  # noqa: BLE001
-            raise saving.wrap_load_error(folder / "model.safetensors", "model", exc) from exc
+            raise saving.wrap_load_error(folder, "model (config.json, weights)", exc) from exc
         clf = cls(
             model,
             tokenizer=tokenizer,

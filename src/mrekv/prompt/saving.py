@@ -183,6 +183,10 @@ def check_weights(folder: Path) -> None:
 
     if not (folder / "config.json").is_file():
         raise SaveFormatError(f"{folder / 'config.json'}: missing (the model configuration)")
+    try:
+        json.loads((folder / "config.json").read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise SaveFormatError(f"{folder / 'config.json'}: not valid JSON ({exc})") from exc
     weights = sorted(folder.glob("*.safetensors"))
     weights = [w for w in weights if w.name != VERBALIZER_FILE]
     if not weights:
