@@ -167,27 +167,37 @@ class ChineseTokenizer:
             flush()
         return out
 
+    def _miss(self, word: str, flag: str) -> Token | None:
+        """Build (and cache) the token of a pair not yet seen; None for whitespace."""
+        if word.isspace():
+            return None
+        if len(self._cache) >= CACHE_SIZE:
+            self._cache.clear()
+        token = self._cache[(word, flag)] = Token(word, word, jieba_upos(word, flag), flag)
+        return token
+
     def tokenize(self, text: str) -> list[Token]:
         """Return the words of ``text``; whitespace is dropped."""
-        cache = self._cache
+        get = self._cache.get
         out: list[Token] = []
+        append = out.append
         if self._rjieba_tag is None:
-            # jieba's pair objects are not tuples: read them in the same loop
-            pairs: Iterable[tuple[str, str]] = (
-                (p.word, p.flag) for p in self._posseg_cut(text, HMM=self.hmm)
-            )
-        else:
-            pairs = self._pairs(text)
-        for pair in pairs:
-            token = cache.get(pair)
+            # jieba's pair objects are not tuples: one loop reads and looks them up
+            for p in self._posseg_cut(text, HMM=self.hmm):
+                token = get((p.word, p.flag))
+                if token is None:
+                    token = self._miss(p.word, p.flag)
+                    if token is None:
+                        continue
+                append(token)
+            return out
+        for pair in self._pairs(text):
+            token = get(pair)
             if token is None:
-                word, flag = pair
-                if word.isspace():
+                token = self._miss(*pair)
+                if token is None:
                     continue
-                if len(cache) >= CACHE_SIZE:
-                    cache.clear()
-                token = cache[(word, flag)] = Token(word, word, jieba_upos(word, flag), flag)
-            out.append(token)
+            append(token)
         return out
 
     def clear_cache(self) -> None:
