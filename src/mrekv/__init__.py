@@ -74,6 +74,7 @@ _LAZY = {
     "PromptClassifier": "mrekv.prompt.classifier",
     "FineTuneClassifier": "mrekv.finetune",
     "load_masked_lm": "mrekv.models",
+    "load_classifier": "mrekv.prompt.saving",
     "make_tiny_mlm": "mrekv.models",
     "classification_metrics": "mrekv.metrics",
     # experiments and the embedding verbalizer
@@ -133,6 +134,7 @@ __all__ = [
     "list_corpora",
     "load_config",
     "load_corpus",
+    "load_classifier",
     "load_masked_lm",
     "load_mmm",
     "make_tiny_mlm",
@@ -186,6 +188,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from mrekv.metrics import classification_metrics
     from mrekv.models import load_masked_lm, make_tiny_mlm
     from mrekv.prompt.classifier import PromptClassifier
+    from mrekv.prompt.saving import load_classifier
     from mrekv.prompt.template import EncodedPrompt, Template, default_template
     from mrekv.tokenizers import get_tokenizer
     from mrekv.verbalizer.base import Verbalizer, verbalizer_from_config

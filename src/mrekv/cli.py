@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from mrekv._version import __version__
+from mrekv.data.example import guess_lang
 from mrekv.errors import MrekvError
 
 # --------------------------------------------------------------------------- inputs
@@ -57,7 +58,8 @@ def _examples_from_args(args: argparse.Namespace) -> tuple[list[Any], str | None
         from mrekv.data.mmm import read_mmm
 
         examples = list(read_mmm(args.input, lang=args.lang))
-        return examples, args.lang or (examples[0].lang if examples else None)
+        lang = args.lang or next((e.lang for e in examples if e.lang), None)
+        return examples, lang or guess_lang(e.text for e in examples[:200])
     from mrekv.data.corpora import load_corpus
 
     corpus = load_corpus(args.corpus, root=args.root)
@@ -103,8 +105,7 @@ def cmd_build_mre(args: argparse.Namespace) -> int:
     else:
         texts, labels = _read_labelled(args.input)
         lang, gold, knowledge_data = args.lang, None, (texts, labels)
-    if lang is None:
-        raise MrekvError("--lang is required with --input")
+    lang = lang or guess_lang(texts[:200])
     examples = build_mre_examples(
         texts, labels, lang, args.family, gold_word_labels=gold, knowledge=knowledge_data
     )
@@ -218,6 +219,16 @@ def cmd_train(args: argparse.Namespace) -> int:
         clf.calibrate(_read_texts(args.calibrate, args.lang))
     clf.save_pretrained(args.out)
     print(f"saved to {args.out}", file=sys.stderr)
+    return 0
+
+
+def cmd_tiny_model(args: argparse.Namespace) -> int:
+    from mrekv.models import make_tiny_mlm
+
+    texts = [t for path in args.texts for t in _read_texts(path)] if args.texts else None
+    out = make_tiny_mlm(args.out, texts, tokenizer_from=args.tokenizer_from,
+                        hidden=args.hidden, layers=args.layers, seed=args.seed)
+    print(f"wrote a tiny RANDOM masked LM (it knows no language) to {out}", file=sys.stderr)
     return 0
 
 
@@ -360,6 +371,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True)
     p.set_defaults(func=cmd_train)
 
+    p = sub.add_parser("tiny-model", help="write a tiny random masked LM for smoke tests")
+    p.add_argument("--out", required=True)
+    p.add_argument("--texts", nargs="*", help="files whose texts train its WordPiece vocabulary")
+    p.add_argument("--tokenizer-from", help="reuse this tokenizer folder or Hub id instead")
+    p.add_argument("--hidden", type=int, default=32)
+    p.add_argument("--layers", type=int, default=2)
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(func=cmd_tiny_model)
+
     p = sub.add_parser("predict", help="predict classes with a saved model")
     p.add_argument("--model-dir", required=True)
     p.add_argument("--input", required=True)
@@ -387,9 +407,28 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _quiet_hub_libraries() -> None:
+    """Silence per-load progress bars and load reports of transformers in CLI runs.
+
+    The command line is an application, so it may set these process-wide; the
+    library itself never does.
+    """
+    import os
+
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    try:
+        from transformers.utils import logging as hf_logging
+    except ImportError:  # pragma: no cover - transformers is a core dependency
+        return
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``mrekv`` command line; return the exit status."""
     args = build_parser().parse_args(argv)
+    if args.command in {"train", "predict", "evaluate", "experiment", "tiny-model"}:
+        _quiet_hub_libraries()
     try:
         return int(args.func(args) or 0)
     except (MrekvError, FileNotFoundError) as error:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -141,3 +142,24 @@ class MREExample:
     def word_label_classes(self) -> tuple[str, ...]:
         """The distinct word-level labels, in first-seen order."""
         return tuple(dict.fromkeys(label for label, _ in self.word_labels))
+
+
+def guess_lang(texts: Iterable[str]) -> str:
+    """Guess ``"ja"``, ``"zh"`` or ``"en"`` from the scripts used in ``texts``.
+
+    Kana means Japanese; CJK ideographs without kana mean Chinese; anything else
+    is taken as English. Used where records do not say their language.
+
+    Example:
+        >>> guess_lang(["美味しいラーメン"]), guess_lang(["很好吃"]), guess_lang(["tasty"])
+        ('ja', 'zh', 'en')
+    """
+    han = 0
+    for text in texts:
+        for ch in text:
+            code = ord(ch)
+            if 0x3040 <= code <= 0x30FF:  # hiragana and katakana
+                return "ja"
+            if 0x4E00 <= code <= 0x9FFF:
+                han += 1
+    return "zh" if han else "en"
