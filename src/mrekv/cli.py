@@ -90,27 +90,15 @@ def cmd_tokenize(args: argparse.Namespace) -> int:
 
 
 def cmd_build_mre(args: argparse.Namespace) -> int:
-    from mrekv.data.mmm import write_mmm
-    from mrekv.data.mre_mix import build_mre_examples
+    from mrekv.data.mre_mix import build_mre_file
 
-    if args.corpus:
-        from mrekv.data.corpora import load_corpus
-
-        corpus = load_corpus(args.corpus, root=args.root)
-        part = corpus.split(args.split) if args.split else corpus
-        knowledge = corpus.split(args.knowledge_split) if args.knowledge_split else part
-        texts, labels, lang = list(part.texts), list(part.labels), corpus.lang
-        gold = list(part.word_labels) if (part.word_labels is not None and args.gold) else None
-        knowledge_data = (list(knowledge.texts), list(knowledge.labels))
-    else:
-        texts, labels = _read_labelled(args.input)
-        lang, gold, knowledge_data = args.lang, None, (texts, labels)
-    lang = lang or guess_lang(texts[:200])
-    examples = build_mre_examples(
-        texts, labels, lang, args.family, gold_word_labels=gold, knowledge=knowledge_data
+    n = build_mre_file(
+        args.out, args.family, corpus=args.corpus, input_path=args.input, lang=args.lang,
+        split=args.split, knowledge_split=args.knowledge_split, knowledge_path=args.knowledge,
+        use_gold=args.gold, min_count=args.min_count, p_value=args.p_value,
+        format=args.format, root=args.root, show_progress=True,
     )
-    write_mmm(args.out, examples)
-    print(f"wrote {len(examples)} records to {args.out}", file=sys.stderr)
+    print(f"wrote {n} records to {args.out}", file=sys.stderr)
     return 0
 
 
@@ -328,10 +316,15 @@ def build_parser() -> argparse.ArgumentParser:
     src.add_argument("--corpus", help="a corpus name")
     p.add_argument("--split", help="corpus split to convert")
     p.add_argument("--knowledge-split", help="corpus split the relation words are mined from")
+    p.add_argument("--knowledge", help="TSV file the relation words are mined from")
     p.add_argument("--root")
     p.add_argument("--lang", choices=["en", "ja", "zh"])
     p.add_argument("--family", required=True, help='e.g. "SCPOS:Adj & N", "SCPOS:RW", SCNM')
-    p.add_argument("--gold", action="store_true", help="keep the corpus's gold word labels")
+    p.add_argument("--gold", action=argparse.BooleanOptionalAction, default=None,
+                   help="keep the corpus's gold word labels (default: when it has them)")
+    p.add_argument("--min-count", type=int, default=3)
+    p.add_argument("--p-value", type=float, default=0.05)
+    p.add_argument("--format", default="jsonl", choices=["jsonl", "json"])
     p.add_argument("--out", required=True)
     p.set_defaults(func=cmd_build_mre)
 

@@ -221,7 +221,7 @@ def build_mre_examples(
     knowledge: RelationWords | tuple[Sequence[str], Sequence[str]] | None = None,
     min_count: int = 3,
     p_value: float = 0.05,
-    stopwords: Collection[str] = (),
+    stopwords: Collection[str] | None = None,
     show_progress: bool = False,
 ) -> list[MREExample]:
     """Turn labelled texts into MMM records of ``family`` (see the module docstring).
@@ -238,7 +238,8 @@ def build_mre_examples(
             words already mined from it with :func:`mine_relation_words`.
         min_count: relation words: minimum number of knowledge texts.
         p_value: relation words: significance level.
-        stopwords: surfaces or lemmas never taken as items.
+        stopwords: surfaces or lemmas never taken as items (default: the language's
+            stopwords from :func:`mrekv.verbalizer.stopwords.get_stopwords`; ``()`` for none).
         show_progress: show a progress bar while tokenizing.
 
     Returns:
@@ -288,6 +289,10 @@ def build_mre_examples(
                 k_texts, k_labels, lang, tokenizer=tok, min_count=min_count, p_value=p_value
             )
     tokens = _tokenize(tok, texts, show_progress)
+    if stopwords is None:
+        from mrekv.verbalizer.stopwords import get_stopwords
+
+        stopwords = get_stopwords(lang)
     stop = frozenset(stopwords)
     upos = FAMILY_UPOS.get(fam, RELATION_UPOS)
     out = []
