@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 import pytest
+from mrekv_testing import build_tiny_mlm, load_hf_tokenizer
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
@@ -19,7 +20,7 @@ if NLTK.is_dir():
 if DATASETS.is_dir():
     os.environ.setdefault("MREKV_DATASETS", str(DATASETS))
 
-requires_shared = pytest.mark.skipif(not SHARED.is_dir(), reason="../shared is not beside the checkout")
+requires_shared = pytest.mark.skipif(not SHARED.is_dir(), reason="../shared is missing")
 
 
 @pytest.fixture(scope="session")
@@ -27,44 +28,6 @@ def shared_dir() -> Path:
     if not SHARED.is_dir():
         pytest.skip("../shared is not beside the checkout")
     return SHARED
-
-
-TOKENIZER_DIRS = {
-    "en": "en-bert-base-uncased",
-    "ja": "ja-bert-base-japanese",
-    "zh": "zh-bert-base-chinese",
-    "multi": "multi-bert-base-multilingual-cased",
-}
-
-
-def load_hf_tokenizer(name: str):
-    """A real tokenizer from ../shared/models/tokenizers ("en", "ja", "zh" or "multi")."""
-    from transformers import AutoTokenizer
-
-    path = TOKENIZERS / TOKENIZER_DIRS[name]
-    if not path.is_dir():
-        pytest.skip(f"{path} is missing")
-    kwargs = {"mecab_kwargs": {"mecab_dic": "unidic_lite"}} if name == "ja" else {}
-    return AutoTokenizer.from_pretrained(str(path), **kwargs)
-
-
-def build_tiny_mlm(tokenizer, *, layers: int = 2, hidden: int = 32, heads: int = 2, seed: int = 0):
-    """A tiny randomly initialised BertForMaskedLM on ``tokenizer``'s vocabulary."""
-    import torch
-    from transformers import BertConfig, BertForMaskedLM
-
-    torch.manual_seed(seed)
-    config = BertConfig(
-        vocab_size=len(tokenizer),
-        hidden_size=hidden,
-        num_hidden_layers=layers,
-        num_attention_heads=heads,
-        intermediate_size=hidden * 2,
-        max_position_embeddings=256,
-        pad_token_id=tokenizer.pad_token_id,
-    )
-    return BertForMaskedLM(config).eval()
-
 
 _TOKENIZER_CACHE: dict = {}
 

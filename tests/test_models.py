@@ -95,7 +95,7 @@ def test_english_tokenizer_loads_without_warnings(shared_dir):
 
 
 def test_locate_mlm_head_verifies_the_split(hf_tokenizer):
-    from conftest import build_tiny_mlm
+    from mrekv_testing import build_tiny_mlm
 
     tok = hf_tokenizer("en")
     model = build_tiny_mlm(tok).train()

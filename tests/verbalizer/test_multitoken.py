@@ -7,7 +7,7 @@ import math
 import pytest
 import torch
 from _verbalizer_fakes import logits_from_probs
-from conftest import build_tiny_mlm
+from mrekv_testing import build_tiny_mlm
 
 from mrekv.prompt.template import default_template
 from mrekv.verbalizer.knowledgeable import KnowledgeableVerbalizer

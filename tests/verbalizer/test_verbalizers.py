@@ -8,7 +8,7 @@ import math
 import pytest
 import torch
 from _verbalizer_fakes import FakeTokenizer, logits_from_probs
-from conftest import build_tiny_mlm
+from mrekv_testing import build_tiny_mlm
 
 from mrekv.errors import ConfigError
 from mrekv.verbalizer.base import verbalizer_from_config

@@ -1,0 +1,51 @@
+"""Test helpers shared by every test folder (import as ``from mrekv_testing import ...``).
+
+They live here rather than in ``conftest.py`` because several test folders have a
+``conftest.py`` of their own, so ``from conftest import ...`` is ambiguous.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+TOKENIZERS = Path(__file__).resolve().parents[1].parent / "shared" / "models" / "tokenizers"
+
+TOKENIZER_DIRS = {
+    "en": "en-bert-base-uncased",
+    "ja": "ja-bert-base-japanese",
+    "zh": "zh-bert-base-chinese",
+    "multi": "multi-bert-base-multilingual-cased",
+}
+
+
+def load_hf_tokenizer(name: str):
+    """A real tokenizer from ../shared/models/tokenizers ("en", "ja", "zh" or "multi")."""
+    from transformers import AutoTokenizer
+
+    path = TOKENIZERS / TOKENIZER_DIRS[name]
+    if not path.is_dir():
+        pytest.skip(f"{path} is missing")
+    kwargs = {"mecab_kwargs": {"mecab_dic": "unidic_lite"}} if name == "ja" else {}
+    return AutoTokenizer.from_pretrained(str(path), **kwargs)
+
+
+def build_tiny_mlm(tokenizer, *, layers: int = 2, hidden: int = 32, heads: int = 2, seed: int = 0):
+    """A tiny randomly initialised BertForMaskedLM on ``tokenizer``'s vocabulary."""
+    import torch
+    from transformers import BertConfig, BertForMaskedLM
+
+    torch.manual_seed(seed)
+    config = BertConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=hidden,
+        num_hidden_layers=layers,
+        num_attention_heads=heads,
+        intermediate_size=hidden * 2,
+        max_position_embeddings=256,
+        pad_token_id=tokenizer.pad_token_id,
+    )
+    return BertForMaskedLM(config).eval()
+
+
