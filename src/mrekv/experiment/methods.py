@@ -338,6 +338,8 @@ def tiny_model(data: PreparedDataset, exp: ExperimentConfig, cache_dir: Path) ->
     if (folder / "config.json").is_file():
         return folder
     pool = [data.corpus.texts[i] for s in data.pool for i in data.corpus.splits.get(s, ())]
+    # The class names and manual words must be spellable in the tiny vocabulary.
+    pool += [" ".join(words) for words in manual_label_words(data).as_lists()]
     cache_dir.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".tiny-{data.name}.", dir=cache_dir))
     try:
