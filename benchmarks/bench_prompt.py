@@ -18,9 +18,9 @@ Each timing is warmed up, the variants are interleaved, repeated, and the
 median is reported. Ratios are raw/variant for speed (higher is better, goal
 >= 0.9) and variant/raw for memory (lower is better, goal <= 1.1).
 
-Run (about 10 minutes on 2 CPU cores)::
+Run (about 22 minutes on one CPU thread)::
 
-    .venv/bin/python benchmarks/bench_prompt.py
+    .venv/bin/python benchmarks/bench_prompt.py --threads 1
     .venv/bin/python benchmarks/bench_prompt.py --small   # seconds: a wiring check
 
 ``pytest benchmarks/bench_prompt.py -m benchmark`` runs the ``--small`` check.
@@ -274,10 +274,12 @@ def run(args: Any) -> dict[str, Any]:
         build_model_dir(Path(tmp), args.small)
         bench = Bench(Path(tmp), texts, labels, args)
         results: dict[str, Any] = {"head_split": bench.clf.module_.head_name}
-        results["infer_s"] = time_phase(bench, "infer", args.repeats)
-        results["train_s"] = time_phase(bench, "train", args.repeats)
+        for phase in VARIANTS:
+            print(f"timing {phase} ...", file=sys.stderr, flush=True)
+            results[f"{phase}_s"] = time_phase(bench, phase, args.repeats)
         del bench
         if not args.skip_memory:
+            print("measuring peak memory (one subprocess per variant) ...", file=sys.stderr)
             results["memory_mib"] = {
                 phase: {v: measure_memory(args, phase, v) for v in VARIANTS[phase]}
                 for phase in VARIANTS
