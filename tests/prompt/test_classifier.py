@@ -12,7 +12,7 @@ from _prompt_standins import (
     one_thread,
     synthetic_task,
 )
-from conftest import build_tiny_mlm
+from mrekv_testing import build_tiny_mlm
 
 from mrekv.errors import ConfigError
 from mrekv.prompt.classifier import PromptClassifier
