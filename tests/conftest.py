@@ -15,6 +15,8 @@ TOKENIZERS = SHARED / "models" / "tokenizers"
 KPT = SHARED / "kpt"
 NLTK = SHARED / "nltk_data"
 
+# One torch thread: on a busy 2-core machine, two threads make tiny models ~10x slower.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 if NLTK.is_dir():
     os.environ.setdefault("NLTK_DATA", str(NLTK))
 if DATASETS.is_dir():

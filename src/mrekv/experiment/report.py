@@ -3,7 +3,7 @@
 The report has: what was run (experiments, versions, commits, models), a
 warning when the numbers come from a smoke run or a tiny random model, mean ±
 std of accuracy and macro-F1 per dataset x method x shots, a win table (how
-often each method beats ``manual`` of its own family and ``finetune`` on paired
+often each method beats ``manual`` and ``kpt`` of its own family and ``finetune`` on paired
 (dataset, model, shots, seed) cells, per language), the skipped cells with their
 reasons, and one plot per dataset (macro-F1 vs shots, one line per method).
 Proxy results (``probe:*``, ``embedding:*``) are reported in their own,
@@ -81,15 +81,16 @@ def _baseline_for(record: dict[str, Any], baseline: str) -> str | None:
         return None
     prefix = f"{family}:" if family in ("probe", "embedding") else ""
     suffix = "+calib" if record.get("calibrated") else ""
-    name = f"{prefix}manual{suffix}"
+    name = f"{prefix}{baseline}{suffix}"
     return None if name == method else name
 
 
 def win_table(records: Sequence[dict[str, Any]], baseline: str) -> list[dict[str, Any]]:
     """Wins / ties / losses in macro-F1 of each method against ``baseline``, per language.
 
-    Cells are paired on (dataset, model, shots, seed) and, against ``manual``, also on
-    the template; proxies are compared with the ``manual`` words of their own family.
+    Cells are paired on (dataset, model, shots, seed) and, against a verbalizer
+    (``manual``, ``kpt``), also on the template; proxies are compared with the baseline's
+    words in their own family (``probe:manual``, ``embedding:kpt``...).
     """
     def pair_key(r: dict[str, Any], with_template: bool) -> tuple[Any, ...]:
         key = (r["dataset"], r.get("model"), r["shots"], r.get("seed"))
@@ -132,12 +133,12 @@ def _summary_table(rows: list[dict[str, Any]]) -> str:
 
 def _win_section(records: list[dict[str, Any]]) -> list[str]:
     parts: list[str] = []
-    for baseline in ("manual", "finetune"):
+    for baseline in ("manual", "kpt", "finetune"):
         rows = win_table(records, baseline)
         if not rows:
             continue
         parts += [f"### Against `{baseline}`" if baseline == "finetune" else
-                  "### Against `manual` (same family and calibration)", "",
+                  f"### Against `{baseline}` (same family and calibration)", "",
                   "Paired cells where the method's macro-F1 is higher / equal / lower.", "",
                   _table(["method", "lang", "wins", "ties", "losses", "win rate"],
                          [[f"`{r['method']}`", r["lang"], r["wins"], r["ties"], r["losses"],

@@ -1,0 +1,77 @@
+"""Regenerate the README's Results section from the files in experiments/results/.
+
+It copies, between the ``<!-- results:begin -->`` / ``<!-- results:end -->`` markers,
+the probe table (``probe-table.md``, from ``scripts/probe_table.py``) and the win tables
+of the proxy report (``mre-suite-proxy-report/report.md``, from
+``mrekv experiment report experiments/results/mre-suite-proxy.jsonl``). Nothing is typed
+by hand: rerun the two commands and this script to refresh the README.
+
+    python scripts/update_readme_results.py
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "experiments" / "results"
+BEGIN, END = "<!-- results:begin -->", "<!-- results:end -->"
+
+INTRO = """\
+**Every number below is a proxy, not a masked-LM result.** No pretrained masked-LM
+weights can be loaded on the machines this project is built on, so the comparison of
+verbalizers is shown with two model-free proxies over the `mre-suite` corpora (label
+words always mined from each corpus's knowledge split, scored on its test split):
+the lexical **probe** (`probe_label_words`) and an **embedding verbalizer**
+(label-word prototypes in all-MiniLM-L6-v2, English only, 0-32 shots, 5 seeds).
+Full tables and plots: [`experiments/results/mre-suite-proxy-report/report.md`](experiments/results/mre-suite-proxy-report/report.md).
+
+To run the real comparison (all verbalizers with and without calibration, soft,
+full fine-tuning; 0-32 shots; 5 seeds) with real pretrained masked LMs on a GPU machine:
+
+```bash
+mrekv experiment run experiments/mre-suite.toml          # bert-base-uncased / cl-tohoku/bert-base-japanese-v3 / bert-base-chinese
+mrekv experiment run experiments/mre-suite.toml --model xlm-roberta-base --output runs/xlmr.jsonl
+mrekv experiment report runs/mre-suite.jsonl
+```
+"""
+
+
+def _section(markdown: str, heading: str) -> str:
+    """The text under ``heading`` up to the next heading of the same or higher level."""
+    level = heading.split(" ")[0]
+    pattern = rf"^{re.escape(heading)}\n(.*?)(?=^#{{1,{len(level)}}} |\Z)"
+    match = re.search(pattern, markdown, flags=re.M | re.S)
+    if match is None:
+        raise SystemExit(f"section {heading!r} not found")
+    return match.group(1).strip()
+
+
+def build() -> str:
+    probe = (RESULTS / "probe-table.md").read_text(encoding="utf-8")
+    report = (RESULTS / "mre-suite-proxy-report" / "report.md").read_text(encoding="utf-8")
+    probe_body = probe.split("\n", 2)[2].strip()
+    wins = _section(report, "## Win tables (macro-F1)").replace("### ", "#### ")
+    return "\n\n".join([
+        INTRO.strip(),
+        "### Probe macro-F1: class names vs WLI-KV (frequency top-100) vs the best mined KV",
+        probe_body,
+        "### Win tables of the proxy suite (paired cells, macro-F1)",
+        wins,
+    ])
+
+
+def main() -> None:
+    readme = ROOT / "README.md"
+    text = readme.read_text(encoding="utf-8")
+    if BEGIN not in text or END not in text:
+        raise SystemExit(f"{readme}: markers {BEGIN} / {END} not found")
+    head, rest = text.split(BEGIN, 1)
+    _, tail = rest.split(END, 1)
+    readme.write_text(f"{head}{BEGIN}\n{build()}\n{END}{tail}", encoding="utf-8")
+    print(f"updated {readme}")
+
+
+if __name__ == "__main__":
+    main()
