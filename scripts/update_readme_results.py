@@ -25,13 +25,15 @@ verbalizers is shown with two model-free proxies over the `mre-suite` corpora (l
 words always mined from each corpus's knowledge split, scored on its test split):
 the lexical **probe** (`probe_label_words`) and an **embedding verbalizer**
 (label-word prototypes in all-MiniLM-L6-v2, English only, 0-32 shots, 5 seeds).
-Full tables and plots: [`experiments/results/mre-suite-proxy-report/report.md`](experiments/results/mre-suite-proxy-report/report.md).
+Full tables and plots:
+[`experiments/results/mre-suite-proxy-report/report.md`](experiments/results/mre-suite-proxy-report/report.md).
 
 To run the real comparison (all verbalizers with and without calibration, soft,
 full fine-tuning; 0-32 shots; 5 seeds) with real pretrained masked LMs on a GPU machine:
 
 ```bash
-mrekv experiment run experiments/mre-suite.toml          # bert-base-uncased / cl-tohoku/bert-base-japanese-v3 / bert-base-chinese
+# per-language defaults: bert-base-uncased, cl-tohoku/bert-base-japanese-v3, bert-base-chinese
+mrekv experiment run experiments/mre-suite.toml
 mrekv experiment run experiments/mre-suite.toml --model xlm-roberta-base --output runs/xlmr.jsonl
 mrekv experiment report runs/mre-suite.jsonl
 ```

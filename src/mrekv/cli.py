@@ -139,28 +139,37 @@ def cmd_probe(args: argparse.Namespace) -> int:
 
 
 def cmd_mmm_validate(args: argparse.Namespace) -> int:
-    from mrekv.data.mmm import read_mmm
+    from mrekv.data.mmm import validate_mmm
 
-    reader = read_mmm(args.file, on_error="skip" if args.keep_going else "raise")
-    n = sum(1 for _ in reader)
-    skipped = getattr(reader, "skipped", 0)
-    for error in getattr(reader, "errors", [])[:20]:
+    report = validate_mmm(args.file)
+    for error in report.errors:
         print(error, file=sys.stderr)
-    print(f"{n} valid records, {skipped} skipped")
-    return 1 if skipped else 0
+    print(f"{report.path}: {report.format}, {report.records} valid records, "
+          f"{len(report.errors)} malformed")
+    _print_json({"tasks": report.tasks, "text_labels": report.text_labels})
+    return 0 if report.ok else 1
+
+
+def cmd_mmm_convert(args: argparse.Namespace) -> int:
+    from mrekv.data.mmm import read_mmm, write_mmm
+
+    reader = read_mmm(args.input, on_error="skip" if args.skip_errors else "raise")
+    n = write_mmm(args.output, reader, format=args.format)
+    print(f"wrote {n} records to {args.output} ({reader.skipped} skipped)", file=sys.stderr)
+    return 0
 
 
 def cmd_datasets(args: argparse.Namespace) -> int:
     if args.kind == "mmm":
-        from mrekv.data.catalog import MMM_CATALOG
+        from mrekv.data.catalog import MMM_DATASETS
 
-        for entry in MMM_CATALOG.values() if isinstance(MMM_CATALOG, dict) else MMM_CATALOG:
-            print(f"{entry.name}\t{entry.lang}\t{entry.family.value}\t{entry.task_word.value}")
+        for d in MMM_DATASETS:
+            print(f"{d.name}\t{d.alias}\t{d.task_word.value}\t{d.train_file}\t{d.test_file}")
     else:
         from mrekv.data.corpora import list_corpora
 
-        for row in list_corpora():
-            print("\t".join(str(x) for x in (row if isinstance(row, tuple) else (row,))))
+        for c in list_corpora():
+            print(f"{c.name}\t{c.lang}\t{c.description}")
     return 0
 
 
@@ -348,8 +357,13 @@ def build_parser() -> argparse.ArgumentParser:
     mmm = p.add_subparsers(dest="mmm_command", required=True)
     q = mmm.add_parser("validate", help="check every record of an MMM file")
     q.add_argument("file")
-    q.add_argument("--keep-going", action="store_true", help="report all bad records")
     q.set_defaults(func=cmd_mmm_validate)
+    q = mmm.add_parser("convert", help="rewrite an MMM file as canonical JSON Lines or JSON")
+    q.add_argument("input")
+    q.add_argument("output")
+    q.add_argument("--format", default="jsonl", choices=["jsonl", "json"])
+    q.add_argument("--skip-errors", action="store_true", help="drop malformed records")
+    q.set_defaults(func=cmd_mmm_convert)
 
     p = sub.add_parser("datasets", help="list the MMM catalog or the readable corpora")
     p.add_argument("kind", choices=["mmm", "corpora"])
@@ -427,6 +441,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (MrekvError, FileNotFoundError) as error:
         print(f"mrekv: error: {error}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # output piped into `head` and the like
+        sys.stderr.close()
+        return 0
 
 
 if __name__ == "__main__":  # pragma: no cover

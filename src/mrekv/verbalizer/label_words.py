@@ -71,7 +71,7 @@ class LabelWords:
             raise ValueError(f"{len(classes)} classes but {len(words)} word lists")
         return cls(
             tuple(classes),
-            {c: tuple(LabelWord(w) for w in ws) for c, ws in zip(classes, words)},
+            {c: tuple(LabelWord(w) for w in ws) for c, ws in zip(classes, words, strict=True)},
             provenance or {},
         )
 
