@@ -273,24 +273,9 @@ class FineTuneClassifier:
         """
         from transformers import AutoModelForSequenceClassification
 
-        from mrekv.models import load_tokenizer
-
         folder = Path(path)
-        config = saving.read_config(folder, "finetune")
-        config_path = folder / saving.CONFIG_FILE
-        saving.check_weights(folder)
-        try:
-            args = TrainingArgs.from_config(config["training_args"])
-        except (TypeError, ValueError) as exc:
-            raise SaveFormatError(f"{config_path}: bad 'training_args': {exc}") from exc
-        try:
-            tokenizer = load_tokenizer(folder)
-        except Exception as exc:  # noqa: BLE001
-            raise saving.wrap_load_error(folder, "tokenizer", exc) from exc
-        try:
-            model = AutoModelForSequenceClassification.from_pretrained(str(folder))
-        except Exception as exc:  # noqa: BLE001
-            raise saving.wrap_load_error(folder, "model (config.json, weights)", exc) from exc
+        config, config_path, args = saving.open_saved(folder, "finetune")
+        tokenizer, model = saving.load_saved_model(folder, AutoModelForSequenceClassification)
         if model.config.num_labels != len(config["classes"]):
             raise SaveFormatError(
                 f"{config_path}: {len(config['classes'])} classes but the model in "

@@ -401,19 +401,12 @@ class PromptClassifier:
         """
         from transformers import AutoModelForMaskedLM
 
-        from mrekv.models import load_tokenizer
         from mrekv.prompt.template import Template
         from mrekv.verbalizer.base import verbalizer_from_config
 
         folder = Path(path)
-        config = saving.read_config(folder, "prompt")
-        config_path = folder / saving.CONFIG_FILE
-        saving.check_weights(folder)
+        config, config_path, args = saving.open_saved(folder, "prompt")
         state = saving.load_tensors(folder / saving.VERBALIZER_FILE)
-        try:
-            args = TrainingArgs.from_config(config["training_args"])
-        except (TypeError, ValueError) as exc:
-            raise SaveFormatError(f"{config_path}: bad 'training_args': {exc}") from exc
         try:
             template = Template.from_config(config["template"])
         except Exception as exc:  # noqa: BLE001 - any template error means a bad file
@@ -428,14 +421,7 @@ class PromptClassifier:
                 f"{config['classes']} but the verbalizer has {verbalizer.num_classes} "
                 f"{list(verbalizer.classes)}"
             )
-        try:
-            tokenizer = load_tokenizer(folder)
-        except Exception as exc:  # noqa: BLE001
-            raise saving.wrap_load_error(folder, "tokenizer", exc) from exc
-        try:
-            model = AutoModelForMaskedLM.from_pretrained(str(folder))
-        except Exception as exc:  # noqa: BLE001
-            raise saving.wrap_load_error(folder, "model (config.json, weights)", exc) from exc
+        tokenizer, model = saving.load_saved_model(folder, AutoModelForMaskedLM)
         clf = cls(
             model,
             tokenizer=tokenizer,

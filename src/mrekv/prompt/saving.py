@@ -206,6 +206,46 @@ def wrap_load_error(path: Path, what: str, exc: Exception) -> SaveFormatError:
     return SaveFormatError(f"{path}: could not load the {what}: {type(exc).__name__}: {exc}")
 
 
+def open_saved(folder: Path, kind: Kind) -> tuple[dict[str, Any], Path, Any]:
+    """Read and check a saved folder's JSON, weights and training arguments.
+
+    Returns:
+        ``(config, config_path, training_args)``.
+
+    Raises:
+        SaveFormatError: naming the file that is missing, corrupted or incompatible.
+    """
+    from mrekv.prompt.training import TrainingArgs
+
+    config = read_config(folder, kind)
+    config_path = folder / CONFIG_FILE
+    check_weights(folder)
+    try:
+        args = TrainingArgs.from_config(config["training_args"])
+    except (TypeError, ValueError) as exc:
+        raise SaveFormatError(f"{config_path}: bad 'training_args': {exc}") from exc
+    return config, config_path, args
+
+
+def load_saved_model(folder: Path, auto_class: Any) -> tuple[Any, Any]:
+    """Load the tokenizer and the model (with ``auto_class``) of a saved folder.
+
+    Raises:
+        SaveFormatError: naming what could not be loaded.
+    """
+    from mrekv.models import load_tokenizer
+
+    try:
+        tokenizer = load_tokenizer(folder)
+    except Exception as exc:  # noqa: BLE001 - any failure means a broken folder
+        raise wrap_load_error(folder, "tokenizer", exc) from exc
+    try:
+        model = auto_class.from_pretrained(str(folder))
+    except Exception as exc:  # noqa: BLE001
+        raise wrap_load_error(folder, "model (config.json, weights)", exc) from exc
+    return tokenizer, model
+
+
 def load_classifier(path: str | Path, *, device: Any = None, progress: bool = True) -> Any:
     """Load a saved PromptClassifier or FineTuneClassifier, whichever ``path`` holds.
 
