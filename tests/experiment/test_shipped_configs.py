@@ -85,8 +85,8 @@ def test_small_proxy_suite_one_corpus_per_language(tmp_path, shared_dir):
     assert "semeval14-restaurants" in text and "tnews" in text and "chabsa" in text
 
 
-@pytest.mark.slow
 def test_quick_config_end_to_end(tmp_path):
+    """The CI smoke test of the shipped quick config (about 2 minutes on 2 CPU cores)."""
     config = load_config(EXPERIMENTS / "quick.toml")
     missing = [d.train for d in config.datasets if not config.resolve(d.train).is_file()]
     if missing:
