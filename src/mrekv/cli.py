@@ -268,7 +268,7 @@ def cmd_experiment_run(args: argparse.Namespace) -> int:
     overrides = {"model": args.model} if args.model else {}
     path = run_experiment(args.config, output=args.output, resume=not args.no_resume,
                           progress=not args.quiet, **overrides)
-    print(path)
+    print(Path(path).resolve())
     return 0
 
 

@@ -283,7 +283,9 @@ def _train_wordpiece(texts: list[str], *, vocab_size: int, lowercase: bool) -> A
         clean_text=True, handle_chinese_chars=True, strip_accents=None, lowercase=lowercase
     )
     tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
-    trainer = trainers.WordPieceTrainer(vocab_size=vocab_size, special_tokens=list(_SPECIAL_TOKENS))
+    trainer = trainers.WordPieceTrainer(
+        vocab_size=vocab_size, special_tokens=list(_SPECIAL_TOKENS), show_progress=False
+    )
     tok.train_from_iterator(texts, trainer=trainer)
     cls_id, sep_id = tok.token_to_id("[CLS]"), tok.token_to_id("[SEP]")
     tok.post_processor = processors.TemplateProcessing(
