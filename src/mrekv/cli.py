@@ -115,6 +115,8 @@ def cmd_mine(args: argparse.Namespace) -> int:
         min_count=args.min_count,
         cross_class=args.cross_class,
         source=args.source,
+        lemmatize=args.lemmatize,
+        class_name_first=not args.no_class_name_first,
         split_name=args.split or (Path(args.input).name if args.input else None),
     )
     write_label_words(args.out, label_words, format=args.format)
@@ -131,7 +133,8 @@ def cmd_probe(args: argparse.Namespace) -> int:
     examples, lang = _examples_from_args(args)
     label_words = read_label_words(args.label_words)
     result = probe_label_words(
-        label_words, [e.text for e in examples], [e.text_label for e in examples], lang
+        label_words, [e.text for e in examples], [e.text_label for e in examples], lang,
+        weighting=args.weighting, default=args.default,
     )
     _print_json({"accuracy": result.accuracy, "macro_f1": result.macro_f1,
                  "coverage": result.coverage, "n": len(examples)})
@@ -344,6 +347,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--min-count", type=int, default=1)
     p.add_argument("--cross-class", default="keep", choices=["keep", "drop", "assign"])
     p.add_argument("--source", default="word_labels", choices=["word_labels", "text"])
+    p.add_argument("--lemmatize", action="store_true", help="merge words by lemma")
+    p.add_argument("--no-class-name-first", action="store_true",
+                   help="do not put the class name at the head of its words")
     p.add_argument("--format", choices=["json", "kpt", "kpt-json"])
     p.add_argument("--out", required=True)
     p.set_defaults(func=cmd_mine)
@@ -351,6 +357,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("probe", help="model-free check of how informative label words are")
     _add_source(p)
     p.add_argument("--label-words", required=True)
+    p.add_argument("--weighting", default="uniform", choices=["uniform", "score", "idf"])
+    p.add_argument("--default", help="class for texts with no label word (e.g. the majority)")
     p.set_defaults(func=cmd_probe)
 
     p = sub.add_parser("mmm", help="MMM file tools")
