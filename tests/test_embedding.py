@@ -74,6 +74,24 @@ def test_few_shot_update_moves_prototypes():
     assert clf.score(["neg text", "pos text"], ["neg", "pos"]) == 1.0
 
 
+def test_auto_mix_counts_label_words_as_prior_shots():
+    # one pos example, prior_shots 3 -> mix_pos = 1 / (1 + 3) = .25; neg has no example
+    clf = EmbeddingClassifier({"pos": ["good"], "neg": ["bad"]}, encoder=TableEncoder(),
+                              prior_shots=3.0)
+    clf.fit(["neg text"], ["pos"])
+    # pos = normalize(.75*(1,0,0) + .25*(0,.6,.8)) = (.75, .15, .2) / sqrt(.5625+.0225+.04)
+    expected = np.array([0.75, 0.15, 0.2]) / 0.625 ** 0.5
+    np.testing.assert_allclose(clf.prototypes_[0], expected)
+    np.testing.assert_allclose(clf.prototypes_[1], [0, 0, 1])
+    # three pos examples: mix = 3 / 6 = .5, the same prototype as a fixed mix of 0.5
+    clf.fit(["neg text"] * 3, ["pos"] * 3)
+    np.testing.assert_allclose(clf.prototypes_[0], np.array([1, 0.6, 0.8]) / 2 ** 0.5)
+    with pytest.raises(ValueError, match="prior_shots"):
+        EmbeddingClassifier({"pos": ["good"]}, prior_shots=0)
+    with pytest.raises(ValueError, match="auto"):
+        EmbeddingClassifier({"pos": ["good"]}, mix="half")
+
+
 def test_examples_only_and_errors():
     clf = EmbeddingClassifier(encoder=TableEncoder()).fit(["pos text", "neg text"], ["p", "n"])
     assert clf.classes_ == ("n", "p")

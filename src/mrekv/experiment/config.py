@@ -240,19 +240,26 @@ class EmbeddingConfig:
 
     Args:
         encoder: ``"default"`` (the packaged all-MiniLM-L6-v2), a local folder or a Hub id.
-        mix: weight of the k-shot example mean in the updated prototype.
+        mix: weight of the k-shot example mean in the updated prototype: ``"auto"``
+            (``n / (n + prior_shots)`` for a class with n examples) or a number in [0, 1].
+        prior_shots: with ``mix = "auto"``, how many examples the label words are worth.
         langs: languages the encoder handles (all-MiniLM-L6-v2 is English only).
         batch_size: texts per encoder batch.
     """
 
     encoder: str = "default"
-    mix: float = 0.5
+    mix: float | Literal["auto"] = "auto"
+    prior_shots: float = 8.0
     langs: tuple[str, ...] = ("en",)
     batch_size: int = 64
 
     def __post_init__(self) -> None:
-        if not 0.0 <= self.mix <= 1.0:
-            raise ConfigError(f"embedding.mix must be in [0, 1], got {self.mix}")
+        if self.mix != "auto" and not (
+            isinstance(self.mix, (int, float)) and 0.0 <= self.mix <= 1.0
+        ):
+            raise ConfigError(f"embedding.mix must be 'auto' or in [0, 1], got {self.mix!r}")
+        if self.prior_shots <= 0:
+            raise ConfigError(f"embedding.prior_shots must be > 0, got {self.prior_shots}")
         for lang in self.langs:
             if lang not in LANGS:
                 raise ConfigError(unknown_choice("embedding language", lang, LANGS))

@@ -403,7 +403,8 @@ def run_embedding(label_words: LabelWords, data: PreparedDataset, split: Any, en
     from mrekv.embedding import EmbeddingClassifier
 
     corpus = data.corpus
-    clf = EmbeddingClassifier(label_words, encoder=encoder, mix=exp.embedding.mix)
+    clf = EmbeddingClassifier(label_words, encoder=encoder, mix=exp.embedding.mix,
+                              prior_shots=exp.embedding.prior_shots)
     start = time.perf_counter()
     clf.fit(split.texts(corpus, "train"), split.labels(corpus, "train"))
     fitted = time.perf_counter()
