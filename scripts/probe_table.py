@@ -27,6 +27,7 @@ from mrekv.data.corpora import load_corpus
 from mrekv.data.mre_mix import build_mre_examples
 from mrekv.data.split import knowledge_split, stratified_sample
 from mrekv.experiment.config import load_config
+from mrekv.tokenizers import get_tokenizer
 from mrekv.verbalizer.label_words import LabelWords
 from mrekv.verbalizer.mining import mine_label_words
 from mrekv.verbalizer.probe import probe_label_words
@@ -47,11 +48,17 @@ def _examples(corpus, indices, family):
     return build_mre_examples(list(part.texts), list(part.labels), corpus.lang, family)
 
 
-def _probe(words: LabelWords, corpus, indices, default: str) -> float:
-    part = corpus.subset(indices)
-    result = probe_label_words(words, list(part.texts), list(part.labels), corpus.lang,
-                               default=default)
-    return result.macro_f1
+class _Scorer:
+    """Probe several label-word sets on one part of a corpus, tokenizing it once."""
+
+    def __init__(self, corpus, indices) -> None:
+        part = corpus.subset(indices)
+        self.texts, self.labels, self.lang = list(part.texts), list(part.labels), corpus.lang
+        self.tokens = get_tokenizer(corpus.lang).tokenize_batch(self.texts)
+
+    def __call__(self, words: LabelWords, default: str) -> float:
+        return probe_label_words(words, self.texts, self.labels, self.lang,
+                                 tokens=self.tokens, default=default).macro_f1
 
 
 def probe_row(name: str, family: str | None, manual: dict | None) -> dict:
@@ -75,10 +82,11 @@ def probe_row(name: str, family: str | None, manual: dict | None) -> dict:
     by_index = dict(zip(knowledge, all_examples, strict=True))
     fit_part = stratified_sample(corpus.labels, knowledge, 0.7, 1)
     held_out = tuple(sorted(set(knowledge) - set(fit_part)))
+    on_held_out, on_test = _Scorer(corpus, held_out), _Scorer(corpus, test)
     selection = {}
     for method in DISCRIMINATIVE:
         words = mine_label_words([by_index[i] for i in fit_part], method, **mine)
-        selection[method] = _probe(words, corpus, held_out, default)
+        selection[method] = on_held_out(words, default)
     best = max(DISCRIMINATIVE, key=selection.__getitem__)
     return {
         "corpus": name,
@@ -87,10 +95,9 @@ def probe_row(name: str, family: str | None, manual: dict | None) -> dict:
         "knowledge": len(knowledge),
         "test": len(test),
         "word labels": "gold" if corpus.word_labels is not None else family,
-        "class names": _probe(manual_words, corpus, test, default),
-        "frequency": _probe(mine_label_words(all_examples, "frequency", **mine),
-                            corpus, test, default),
-        "best": _probe(mine_label_words(all_examples, best, **mine), corpus, test, default),
+        "class names": on_test(manual_words, default),
+        "frequency": on_test(mine_label_words(all_examples, "frequency", **mine), default),
+        "best": on_test(mine_label_words(all_examples, best, **mine), default),
         "best method": best,
     }
 
