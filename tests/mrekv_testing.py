@@ -49,3 +49,19 @@ def build_tiny_mlm(tokenizer, *, layers: int = 2, hidden: int = 32, heads: int =
     return BertForMaskedLM(config).eval()
 
 
+
+
+SAMPLES = Path(__file__).resolve().parents[1] / "data" / "samples"
+
+
+def sample_texts(*names: str) -> tuple[list[str], list[str]]:
+    """Texts and sentence labels of data/samples files, e.g. ``sample_texts("en-scnm.train")``."""
+    from mrekv import read_mmm
+
+    texts: list[str] = []
+    labels: list[str] = []
+    for name in names:
+        for example in read_mmm(SAMPLES / f"{name}.jsonl"):
+            texts.append(example.text)
+            labels.append(example.text_label)
+    return texts, labels

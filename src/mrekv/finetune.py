@@ -4,6 +4,13 @@ An ``AutoModelForSequenceClassification`` (a fresh classification head on the
 given encoder, ``num_labels`` / ``id2label`` / ``label2id`` set) trained with
 the same loop, batching and save folder as the prompt classifier.
 
+The backbone may be an encoder (BERT, RoBERTa) or a causal LM (Llama, Gemma,
+GPT-2). A causal classifier scores the last token of each text, which Hugging
+Face finds as the rightmost token that is not ``config.pad_token_id``; mrekv
+right-pads with the tokenizer's pad id, so the classifier sets the former to
+the latter (and gives a tokenizer without a pad token its EOS token, the usual
+convention). Everything else is one path for both kinds of backbone.
+
 Example:
     >>> clf = FineTuneClassifier("bert-base-uncased", epochs=3)  # doctest: +SKIP
     >>> clf.fit(texts, labels).score(test_texts, test_labels)  # doctest: +SKIP
@@ -35,6 +42,29 @@ if TYPE_CHECKING:  # pragma: no cover
     import torch
 
 
+def _match_pad_token(model: Any, tokenizer: Any) -> None:
+    """Make ``tokenizer`` pad with some token and ``model`` pool past that token.
+
+    Decoder sequence classifiers (``LlamaForSequenceClassification`` and
+    kin) take the logits of the last token that is not ``config.pad_token_id``,
+    and refuse batches when it is None; encoders only read it when built, so
+    setting it afterwards changes nothing for them.
+
+    Raises:
+        ConfigError: the tokenizer has neither a pad nor an EOS token.
+    """
+    if tokenizer.pad_token_id is None:
+        if tokenizer.eos_token is None:
+            raise ConfigError(
+                f"the tokenizer {getattr(tokenizer, 'name_or_path', '')!r} has neither a pad "
+                "nor an EOS token; set tokenizer.pad_token before building the classifier"
+            )
+        tokenizer.pad_token = tokenizer.eos_token
+    config = model.config
+    text_config = config.get_text_config() if hasattr(config, "get_text_config") else config
+    text_config.pad_token_id = tokenizer.pad_token_id
+
+
 def _sequence_module(model: Any) -> Any:
     """Wrap a sequence classifier so forward has the shared (ids, mask, positions) shape."""
     from torch import nn
@@ -56,10 +86,13 @@ class FineTuneClassifier:
     """Full fine-tuning baseline on ``AutoModelForSequenceClassification``.
 
     Args:
-        model: Hub id or folder of a pretrained encoder (an MLM checkpoint is
-            fine: a new head is initialised from ``seed``), or a loaded
-            sequence-classification model (then pass ``tokenizer`` and ``classes``).
-        tokenizer: the tokenizer (loaded from ``model`` when it is a path).
+        model: Hub id or folder of a pretrained encoder or causal LM (an MLM or
+            causal-LM checkpoint is fine: a new head is initialised from
+            ``seed``), or a loaded sequence-classification model (then pass
+            ``tokenizer`` and ``classes``). Its ``config.pad_token_id`` is set
+            to the tokenizer's pad id (see the module docstring).
+        tokenizer: the tokenizer (loaded from ``model`` when it is a path); one
+            without a pad token gets its EOS token as pad token.
         classes: class names; default: the sorted labels seen by ``fit``.
         learning_rate: AdamW rate of the encoder.
         head_learning_rate: AdamW rate of the classification head (default: ``learning_rate``).
@@ -150,6 +183,7 @@ class FineTuneClassifier:
                     f"the model has {model.config.num_labels} labels but {len(classes)} classes "
                     f"were given: {list(classes)}"
                 )
+        _match_pad_token(model, self.tokenizer_)
         self.module_ = _sequence_module(model).to(self.device_)
         self.classes_ = classes
 

@@ -15,7 +15,7 @@ import json
 import warnings
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:  # pragma: no cover
     import torch
@@ -127,6 +127,7 @@ def load_masked_lm(
     """
     from transformers import AutoModelForMaskedLM
 
+    check_model_reference(name_or_path)
     tokenizer = load_tokenizer(
         name_or_path, trust_remote_code=trust_remote_code, **(tokenizer_kwargs or {})
     )
@@ -134,6 +135,140 @@ def load_masked_lm(
         str(name_or_path), trust_remote_code=trust_remote_code, **model_kwargs
     )
     return model.eval(), tokenizer
+
+
+Backbone = Literal["masked", "causal"]
+BACKBONES: tuple[str, ...] = ("masked", "causal")
+
+
+def check_model_reference(name_or_path: str | Path) -> None:
+    """Fail at once on a model reference that cannot be loaded offline.
+
+    A reference that looks like a path (absolute, ``./``, ``../``, ``~``, or a
+    ``.gguf`` file) must exist. A Hub id with ``HF_HUB_OFFLINE=1`` must be in the
+    local Hugging Face cache. Otherwise the load proceeds (the Hub is reachable
+    or the error comes from transformers).
+
+    Raises:
+        FileNotFoundError: the path does not exist, or the offline Hub id is not
+            cached (the message says how to supply a local copy).
+    """
+    import os
+
+    name = str(name_or_path)
+    path = Path(name).expanduser()
+    looks_like_path = (
+        path.is_absolute() or name.startswith((".", "~")) or name.endswith(".gguf")
+        or os.sep in name and name.count("/") != 1
+    )
+    if path.exists():
+        return
+    if looks_like_path:
+        raise FileNotFoundError(
+            f"model {name!r}: no such file or folder. Pass a folder holding config.json, the "
+            "weights and the tokenizer, a .gguf file, or a Hugging Face Hub id"
+        )
+    if os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on"):
+        from huggingface_hub import try_to_load_from_cache
+
+        if try_to_load_from_cache(name, "config.json") is None:
+            raise FileNotFoundError(
+                f"model {name!r} is not in the local Hugging Face cache and HF_HUB_OFFLINE is "
+                "set: download it on a machine with access (huggingface-cli download "
+                f"{name} --local-dir <folder>) and pass the folder instead"
+            )
+
+
+def detect_backbone(model_or_config: Any) -> Backbone:
+    """``"masked"`` or ``"causal"`` from a loaded model or its config's architectures.
+
+    Raises:
+        ConfigError: neither can be told (pass ``backbone=`` explicitly).
+    """
+    from mrekv.errors import ConfigError
+
+    names = [type(model_or_config).__name__]
+    config = getattr(model_or_config, "config", model_or_config)
+    names += list(getattr(config, "architectures", None) or [])
+    for name in names:
+        if name.endswith("ForMaskedLM"):
+            return "masked"
+        if name.endswith(("ForCausalLM", "LMHeadModel", "ForConditionalGeneration")):
+            return "causal"
+    if getattr(config, "is_decoder", False) or getattr(config, "model_type", "") in (
+        "gpt2", "llama", "gemma", "gemma2", "gemma3_text", "qwen2", "mistral", "phi3",
+    ):
+        return "causal"
+    if getattr(config, "model_type", "") in ("bert", "roberta", "xlm-roberta", "albert",
+                                              "distilbert", "electra", "deberta-v2"):
+        return "masked"
+    raise ConfigError(
+        f"cannot tell whether {names[0]} is a masked or a causal LM; pass backbone="
+        f"{list(BACKBONES)}"
+    )
+
+
+def load_lm(
+    name_or_path: str | Path,
+    *,
+    backbone: str = "auto",
+    trust_remote_code: bool = False,
+    tokenizer_kwargs: dict[str, Any] | None = None,
+    **model_kwargs: Any,
+) -> tuple[Any, Any, Backbone]:
+    """Load a masked or causal LM and its tokenizer: Hub id, folder or ``.gguf`` file.
+
+    A GGUF file is converted once into a cached safetensors folder
+    (:func:`mrekv.gguf.convert_gguf`). A path that does not exist, or a Hub id
+    that is not cached while ``HF_HUB_OFFLINE`` is set, fails at once
+    (:func:`check_model_reference`).
+
+    Args:
+        name_or_path: Hub id, folder, or ``.gguf`` file (causal LMs).
+        backbone: ``"auto"`` (from the config's architectures), ``"masked"`` or ``"causal"``.
+        trust_remote_code: allow custom model code (off by default).
+        tokenizer_kwargs: passed to :func:`load_tokenizer`.
+        **model_kwargs: passed to ``from_pretrained``.
+
+    Returns:
+        ``(model, tokenizer, backbone)``; the model is in eval mode.
+
+    Raises:
+        FileNotFoundError: the model cannot be found offline (message says what to do).
+        ConfigError: an unknown ``backbone``, or one the config cannot be told from.
+
+    Example:
+        >>> model, tok, kind = load_lm("gemma-3-270m-q4_k_m.gguf")  # doctest: +SKIP
+        >>> kind                                                      # doctest: +SKIP
+        'causal'
+    """
+    from mrekv.errors import ConfigError, unknown_choice
+
+    if backbone not in ("auto", *BACKBONES):
+        raise ConfigError(unknown_choice("backbone", backbone, ("auto", *BACKBONES)))
+    check_model_reference(name_or_path)
+    name = str(Path(name_or_path).expanduser()) if Path(
+        str(name_or_path)).expanduser().exists() else str(name_or_path)
+    if name.endswith(".gguf"):
+        from mrekv.gguf import convert_gguf
+
+        name = str(convert_gguf(name))
+        if backbone == "auto":
+            backbone = "causal"
+    if backbone == "auto":
+        from transformers import AutoConfig
+
+        backbone = detect_backbone(
+            AutoConfig.from_pretrained(name, trust_remote_code=trust_remote_code)
+        )
+    if backbone == "causal":
+        from transformers import AutoModelForCausalLM as auto_class
+    else:
+        from transformers import AutoModelForMaskedLM as auto_class
+    tokenizer = load_tokenizer(name, trust_remote_code=trust_remote_code,
+                               **(tokenizer_kwargs or {}))
+    model = auto_class.from_pretrained(name, trust_remote_code=trust_remote_code, **model_kwargs)
+    return model.eval(), tokenizer, backbone  # type: ignore[return-value]
 
 
 def save_model_weights(model: Any, folder: str | Path) -> None:

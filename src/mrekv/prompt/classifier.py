@@ -1,9 +1,12 @@
-"""PromptClassifier: a template + a masked LM + a verbalizer, with a scikit-learn shape.
+"""PromptClassifier: a template + a masked or causal LM + a verbalizer, scikit-learn shaped.
 
-The text is wrapped in a template holding ``[MASK]`` token(s); the masked LM's
-outputs at the masks go through a verbalizer that turns them into class
-scores. ``fit`` prompt-tunes the whole MLM plus the verbalizer's parameters;
-without ``fit`` the classifier works zero-shot.
+The text is wrapped in a template; a masked LM's outputs at its ``[MASK]``
+token(s), or a causal LM's next-token outputs after the prompt
+(:mod:`mrekv.prompt.backbone`), go through a verbalizer that turns them into
+class scores. ``fit`` prompt-tunes the whole LM plus the verbalizer's parameters
+(``train_mode="full"``) or, with the LM frozen, only the verbalizer's
+parameters on features computed once per text (``train_mode="frozen"``,
+:mod:`mrekv.prompt.frozen`); without ``fit`` the classifier works zero-shot.
 
 Efficiency: texts are tokenized once per call; batches are length-grouped and
 padded dynamically; when the MLM's vocabulary head can be located (and is
@@ -13,16 +16,23 @@ checked numerically) only the mask positions go through it, so the
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from mrekv.errors import ConfigError, SaveFormatError
+from mrekv.errors import ConfigError, SaveFormatError, unknown_choice
 from mrekv.prompt import saving
+from mrekv.prompt.backbone import (
+    check_pairing,
+    encode_prompts,
+    locate_head_name,
+    prompt_module,
+)
 from mrekv.prompt.batching import collate
+from mrekv.prompt.resolve import args_to_kwargs, resolve_template, resolve_verbalizer
 from mrekv.prompt.training import (
     TrainingArgs,
     is_main_process,
@@ -32,7 +42,6 @@ from mrekv.prompt.training import (
     seed_everything,
     train,
 )
-from mrekv.verbalizer.label_words import LabelWords
 
 if TYPE_CHECKING:  # pragma: no cover
     import torch
@@ -40,55 +49,15 @@ if TYPE_CHECKING:  # pragma: no cover
     from mrekv.prompt.template import EncodedPrompt, Template
     from mrekv.verbalizer.base import Verbalizer
 
-def _prompt_module_class() -> type:
-    """Build the nn.Module class lazily so importing this module does not import torch."""
-    import torch
-    from torch import nn
-
-    class PromptModule(nn.Module):
-        """MLM + verbalizer; forward: (input_ids, attention_mask, mask_positions) -> scores.
-
-        ``head_name`` is the attribute of the MLM's vocabulary head when the
-        encoder/head split was verified (:func:`mrekv.models.locate_mlm_head`),
-        else None (full forward, then pick the mask positions).
-        """
-
-        def __init__(self, mlm: nn.Module, verbalizer: nn.Module, head_name: str | None) -> None:
-            super().__init__()
-            self.mlm: Any = mlm
-            self.verbalizer: Any = verbalizer
-            self.head_name = head_name
-
-        def mask_inputs(
-            self, input_ids: torch.Tensor, attention_mask: torch.Tensor, positions: torch.Tensor
-        ) -> torch.Tensor:
-            """(batch, seq) ids -> (batch, total_masks, vocab or hidden) at the mask positions."""
-            rows = torch.arange(input_ids.shape[0], device=input_ids.device)[:, None]
-            hidden_kind = self.verbalizer.input_kind == "hidden"
-            if self.head_name is not None:
-                hidden = self.mlm.base_model(input_ids=input_ids, attention_mask=attention_mask)[0]
-                picked = hidden[rows, positions]
-                return picked if hidden_kind else getattr(self.mlm, self.head_name)(picked)
-            out = self.mlm(
-                input_ids=input_ids, attention_mask=attention_mask, output_hidden_states=hidden_kind
-            )
-            source = out.hidden_states[-1] if hidden_kind else out.logits
-            return source[rows, positions]
-
-        def forward(
-            self, input_ids: torch.Tensor, attention_mask: torch.Tensor, positions: torch.Tensor
-        ) -> torch.Tensor:
-            return self.verbalizer(self.mask_inputs(input_ids, attention_mask, positions))
-
-    return PromptModule
+TRAIN_MODES = ("full", "frozen")
 
 
 class PromptClassifier:
-    """Few-shot text classifier: prompt template + masked LM + verbalizer.
+    """Few-shot text classifier: prompt template + masked or causal LM + verbalizer.
 
     Args:
-        model: Hub id or folder of a masked LM, or a loaded ``PreTrainedModel``
-            (then pass ``tokenizer`` too).
+        model: Hub id, folder or ``.gguf`` file of a masked or causal LM, or a
+            loaded ``PreTrainedModel`` (then pass ``tokenizer`` too).
         tokenizer: the model's tokenizer (loaded from ``model`` when it is a path).
         template: a :class:`~mrekv.prompt.template.Template`, its text (e.g.
             ``"{text} It was {mask}."``), or None for ``default_template(lang)``.
@@ -99,6 +68,10 @@ class PromptClassifier:
         classes: class names; required with a list of word lists, optional
             (but must agree) otherwise.
         lang: language of the default template (``"en"``, ``"ja"``, ``"zh"``); default ``"en"``.
+        backbone: ``"auto"`` (from the model's architecture), ``"masked"`` or ``"causal"``.
+            A causal template must end with ``{mask}`` (``"{text} It was {mask}"``).
+        train_mode: ``"full"`` (update the LM and the verbalizer) or ``"frozen"``
+            (only the verbalizer, on features computed once per text).
         learning_rate: AdamW rate of the MLM's weights.
         verbalizer_learning_rate: AdamW rate of the verbalizer's parameters.
         epochs, max_steps, batch_size, eval_batch_size, max_length, warmup_ratio,
@@ -127,6 +100,8 @@ class PromptClassifier:
         verbalizer: Any = None,
         classes: Sequence[str] | None = None,
         lang: str | None = None,
+        backbone: str = "auto",
+        train_mode: str = "full",
         learning_rate: float = 2e-5,
         verbalizer_learning_rate: float = 1e-3,
         epochs: int = 10,
@@ -142,7 +117,7 @@ class PromptClassifier:
         trust_remote_code: bool = False,
         progress: bool = True,
     ) -> None:
-        from mrekv.models import load_masked_lm, resolve_device
+        from mrekv.models import detect_backbone, load_lm, resolve_device
 
         self.args = TrainingArgs(
             learning_rate=learning_rate,
@@ -160,41 +135,43 @@ class PromptClassifier:
         self.seed = seed
         self.lang = lang
         self.progress = progress
+        if train_mode not in TRAIN_MODES:
+            raise ConfigError(unknown_choice("train_mode", train_mode, TRAIN_MODES))
+        self.train_mode = train_mode
         self.device_ = resolve_device(device)
         if isinstance(model, (str, Path)):
-            self.model_, loaded_tokenizer = load_masked_lm(
-                model, trust_remote_code=trust_remote_code
+            self.model_, loaded_tokenizer, self.backbone_ = load_lm(
+                model, backbone=backbone, trust_remote_code=trust_remote_code
             )
             self.tokenizer_ = tokenizer if tokenizer is not None else loaded_tokenizer
         else:
             if tokenizer is None:
                 raise ConfigError("pass tokenizer= together with a loaded model object")
             self.model_, self.tokenizer_ = model, tokenizer
-        if self.tokenizer_.mask_token_id is None:
-            raise ConfigError(f"tokenizer {type(self.tokenizer_).__name__} has no mask token")
+            self.backbone_ = detect_backbone(model) if backbone == "auto" else backbone
+        if self.backbone_ not in ("masked", "causal"):
+            raise ConfigError(unknown_choice("backbone", backbone, ("auto", "masked", "causal")))
+        if self.tokenizer_.pad_token_id is None:  # GPT-2-style: pads sit after the read position
+            self.tokenizer_.pad_token = self.tokenizer_.eos_token
         self.model_.to(self.device_)
-        self.template_ = _resolve_template(template, lang)
+        self.template_ = resolve_template(template, lang, self.backbone_)
+        check_pairing(self.backbone_, self.template_, self.tokenizer_, None)
         self.module_: Any = None
         self.classes_: tuple[str, ...] = ()
         self.history_: list[dict[str, Any]] = []
-        built = _resolve_verbalizer(verbalizer, classes)
+        built = resolve_verbalizer(verbalizer, classes)
         if built is not None:
             self._attach(built)
 
     # -- set-up -------------------------------------------------------------------------
 
     def _attach(self, verbalizer: Verbalizer) -> None:
-        from mrekv.models import locate_mlm_head
-
+        check_pairing(self.backbone_, self.template_, self.tokenizer_,
+                      getattr(verbalizer, "aggregate", None))
         verbalizer.prepare(self.tokenizer_, self.model_)
         verbalizer.to(self.device_)
-        probe = self.tokenizer_("a probe", add_special_tokens=True)["input_ids"]
-        split = locate_mlm_head(self.model_, probe)
-        head_name = None
-        if split is not None:
-            head_name = next(n for n in ("cls", "lm_head", "predictions")
-                             if getattr(self.model_, n, None) is split[1])
-        self.module_ = _prompt_module_class()(self.model_, verbalizer, head_name)
+        head_name = locate_head_name(self.model_, self.tokenizer_)
+        self.module_ = prompt_module(self.model_, verbalizer, head_name, self.backbone_)
         self.classes_ = tuple(verbalizer.classes)
 
     @property
@@ -211,15 +188,10 @@ class PromptClassifier:
             )
 
     def _encode(self, texts: Sequence[str]) -> list[EncodedPrompt]:
-        if isinstance(texts, str):
-            raise TypeError("expected a sequence of texts, got a single string")
-        encoded = self.template_.encode_batch(
-            self.tokenizer_,
-            list(texts),
-            max_length=self.args.max_length,
-            num_masks=self.module_.verbalizer.num_masks,
+        return encode_prompts(
+            self.backbone_, self.template_, self.tokenizer_, texts,
+            max_length=self.args.max_length, num_masks=self.module_.verbalizer.num_masks,
         )
-        return list(encoded)
 
     def _scores(self, encoded: Sequence[EncodedPrompt]) -> torch.Tensor:
         return predict_scores(
@@ -266,17 +238,30 @@ class PromptClassifier:
 
             self._attach(SoftVerbalizer(tuple(sorted({str(y) for y in labels}))))
         y = label_indices(labels, self.classes_)
-        encoded = self._encode(texts)
-        ids = [e.input_ids for e in encoded]
-        evaluate = None
+        dev_y = None
         if dev_texts is not None and dev_labels is not None:
             if len(dev_texts) != len(dev_labels):
                 raise ValueError(f"{len(dev_texts)} dev texts but {len(dev_labels)} dev labels")
-            dev_y = np.asarray(label_indices(dev_labels, self.classes_))
-            dev_encoded = self._encode(dev_texts)
+            dev_y = label_indices(dev_labels, self.classes_)
+        if self.train_mode == "frozen":
+            from mrekv.prompt.frozen import fit_on_features
+
+            self.history_ = fit_on_features(
+                self.module_.verbalizer, self.features(texts), y, self.args,
+                dev_features=None if dev_y is None else self.features(dev_texts or []),
+                dev_labels=dev_y, progress=self.progress,
+            )
+            self.module_.eval()
+            return self
+        encoded = self._encode(texts)
+        ids = [e.input_ids for e in encoded]
+        evaluate = None
+        if dev_y is not None:
+            dev_encoded = self._encode(dev_texts or [])
+            dev_array = np.asarray(dev_y)
 
             def evaluate() -> float:
-                return float((self._scores(dev_encoded).argmax(-1).numpy() == dev_y).mean())
+                return float((self._scores(dev_encoded).argmax(-1).numpy() == dev_array).mean())
 
         self.history_ = train(
             self.module_,
@@ -315,20 +300,48 @@ class PromptClassifier:
         return accuracy([str(y) for y in labels], self.predict(texts))
 
     def mask_inputs(self, texts: Sequence[str]) -> torch.Tensor:
-        """What the verbalizer sees for each text, in input order (no gradients).
+        """What the LM gives the verbalizer for each text, in input order (no gradients).
 
         Useful for the verbalizer's calibration and refinement steps
         (``KnowledgeableVerbalizer.refine_frequency`` / ``refine_relevance``).
 
         Returns:
-            Shape (n, total_masks, vocab_size) for a "logits" verbalizer, or
-            (n, total_masks, hidden_size) for a "hidden" one, on the classifier's device.
+            Shape (n, positions, vocab_size) for a "logits" verbalizer, or
+            (n, positions, hidden_size) for a "hidden" one, on the classifier's device
+            (positions: the masks, or the last prompt token of a causal LM).
         """
+        return self._batched(texts, self.module_.mask_inputs if self._ready() else None)
+
+    def word_scores(self, texts: Sequence[str]) -> torch.Tensor:
+        """Label-word log-scores ``(n, W)`` of a label-word verbalizer, in input order.
+
+        One LM pass per text; with ``aggregate="exact"`` (causal LMs) each word's
+        full log-probability by teacher forcing. Feed them to
+        ``verbalizer_.class_scores`` or ``calibrate_words``.
+        """
+        self._check_ready()
+        if not hasattr(self.module_.verbalizer, "class_scores"):
+            raise ConfigError(f"{type(self.module_.verbalizer).__name__} has no label words")
+        return self._batched(texts, self.module_.word_inputs)
+
+    def features(self, texts: Sequence[str]) -> torch.Tensor:
+        """What frozen-LM training feeds the verbalizer: word scores, or hidden states (soft)."""
+        from mrekv.prompt.frozen import uses_word_scores
+
+        self._check_ready()
+        if uses_word_scores(self.module_.verbalizer):
+            return self.word_scores(texts)
+        return self.mask_inputs(texts)
+
+    def _ready(self) -> bool:
+        self._check_ready()
+        return True
+
+    def _batched(self, texts: Sequence[str], fn: Any) -> torch.Tensor:
         import torch
 
         from mrekv.prompt.batching import sorted_batches
 
-        self._check_ready()
         encoded = self._encode(texts)
         ids = [e.input_ids for e in encoded]
         positions = [e.mask_positions for e in encoded]
@@ -339,14 +352,10 @@ class PromptClassifier:
                 batch = collate(
                     indices, ids, self.tokenizer_.pad_token_id, mask_positions=positions
                 ).to(self.device_)
-                parts.append(
-                    self.module_.mask_inputs(
-                        batch.input_ids, batch.attention_mask, batch.mask_positions
-                    )
-                )
+                parts.append(fn(batch.input_ids, batch.attention_mask, batch.mask_positions))
                 order.extend(indices)
         if not parts:
-            raise ValueError("cannot compute mask inputs of zero texts")
+            raise ValueError("cannot compute LM outputs of zero texts")
         stacked = torch.cat(parts)
         out = torch.empty_like(stacked)
         out[torch.as_tensor(order, device=stacked.device)] = stacked
@@ -359,7 +368,11 @@ class PromptClassifier:
             NotImplementedError: the verbalizer has no calibration (e.g. SoftVerbalizer).
         """
         self._check_ready()
-        self.module_.verbalizer.calibrate(self.mask_inputs(unlabeled_texts))
+        verbalizer = self.module_.verbalizer
+        if hasattr(verbalizer, "calibrate_words"):
+            verbalizer.calibrate_words(self.word_scores(unlabeled_texts))
+        else:
+            verbalizer.calibrate(self.mask_inputs(unlabeled_texts))
         return self
 
     # -- saving -------------------------------------------------------------------------
@@ -383,6 +396,8 @@ class PromptClassifier:
             template=self.template_.to_config(),
             verbalizer=verbalizer.to_config(),
             lang=self.lang,
+            backbone=self.backbone_,
+            train_mode=self.train_mode,
         )
         with saving.atomic_folder(path) as tmp:
             save_model_weights(self.model_, tmp)
@@ -399,7 +414,7 @@ class PromptClassifier:
         Raises:
             SaveFormatError: a file is missing, corrupted or incompatible (named in the message).
         """
-        from transformers import AutoModelForMaskedLM
+        from transformers import AutoModelForCausalLM, AutoModelForMaskedLM
 
         from mrekv.prompt.template import Template
         from mrekv.verbalizer.base import verbalizer_from_config
@@ -421,16 +436,23 @@ class PromptClassifier:
                 f"{config['classes']} but the verbalizer has {verbalizer.num_classes} "
                 f"{list(verbalizer.classes)}"
             )
-        tokenizer, model = saving.load_saved_model(folder, AutoModelForMaskedLM)
+        backbone = config.get("backbone", "masked")
+        if backbone not in ("masked", "causal"):
+            raise SaveFormatError(f"{config_path}: 'backbone' must be 'masked' or 'causal', "
+                                  f"got {backbone!r}")
+        auto_class = AutoModelForCausalLM if backbone == "causal" else AutoModelForMaskedLM
+        tokenizer, model = saving.load_saved_model(folder, auto_class)
         clf = cls(
             model,
             tokenizer=tokenizer,
             template=template,
             verbalizer=verbalizer,
             lang=config.get("lang"),
+            backbone=backbone,
+            train_mode=config.get("train_mode", "full"),
             device=device,
             progress=progress,
-            **_args_to_kwargs(args),
+            **args_to_kwargs(args),
         )
         try:
             verbalizer.load_state_dict(state)
@@ -439,60 +461,3 @@ class PromptClassifier:
                 f"{folder / saving.VERBALIZER_FILE}: does not match the verbalizer: {exc}"
             ) from exc
         return clf
-
-
-def _args_to_kwargs(args: TrainingArgs) -> dict[str, Any]:
-    kwargs = args.to_config()
-    kwargs["verbalizer_learning_rate"] = kwargs.pop("head_learning_rate")
-    return kwargs
-
-
-def _resolve_template(template: Any, lang: str | None) -> Template:
-    if template is None:
-        from mrekv.prompt.template import default_template
-
-        return default_template(lang or "en")
-    if isinstance(template, str):
-        from mrekv.prompt.template import Template
-
-        return Template(template)
-    return template  # type: ignore[no-any-return]
-
-
-def _resolve_verbalizer(verbalizer: Any, classes: Sequence[str] | None) -> Verbalizer | None:
-    """Turn the ``verbalizer=`` argument into a Verbalizer (None: decide at fit)."""
-    from mrekv.verbalizer.base import Verbalizer
-
-    wanted = None if classes is None else tuple(str(c) for c in classes)
-    if verbalizer is None:
-        if wanted is None:
-            return None
-        from mrekv.verbalizer.soft import SoftVerbalizer
-
-        return SoftVerbalizer(wanted)
-    if isinstance(verbalizer, Verbalizer):
-        built = verbalizer
-    elif isinstance(verbalizer, LabelWords):
-        from mrekv.verbalizer.knowledgeable import KnowledgeableVerbalizer
-
-        built = KnowledgeableVerbalizer(verbalizer)
-    elif isinstance(verbalizer, Mapping):
-        from mrekv.verbalizer.manual import ManualVerbalizer
-
-        built = ManualVerbalizer(wanted or tuple(verbalizer), verbalizer)
-    elif isinstance(verbalizer, Sequence) and not isinstance(verbalizer, str):
-        if wanted is None:
-            raise ConfigError("a list of word lists as verbalizer needs classes= (one per list)")
-        from mrekv.verbalizer.manual import ManualVerbalizer
-
-        built = ManualVerbalizer(wanted, [list(ws) for ws in verbalizer])
-    else:
-        raise ConfigError(
-            f"unsupported verbalizer {type(verbalizer).__name__}; pass a Verbalizer, LabelWords, "
-            "a list of word lists per class, or a {class: words} mapping"
-        )
-    if wanted is not None and tuple(built.classes) != wanted:
-        raise ConfigError(
-            f"classes {list(wanted)} disagree with the verbalizer's classes {list(built.classes)}"
-        )
-    return built

@@ -40,7 +40,7 @@ FORMAT_VERSION = 1
 Kind = Literal["prompt", "finetune"]
 _COMMON_KEYS = {"format", "format_version", "kind", "mrekv_version", "classes", "training_args"}
 KEYS: dict[str, set[str]] = {
-    "prompt": _COMMON_KEYS | {"template", "verbalizer", "lang"},
+    "prompt": _COMMON_KEYS | {"template", "verbalizer", "lang", "backbone", "train_mode"},
     "finetune": _COMMON_KEYS,
 }
 
@@ -148,7 +148,8 @@ def _check_keys(config: Mapping[str, Any], kind: str, path: Path) -> None:
     unknown = sorted(set(config) - valid)
     if unknown:
         raise SaveFormatError(f"{path}: unknown keys {unknown}; valid keys: {sorted(valid)}")
-    missing = sorted((valid - {"lang"}) - set(config))
+    # optional: lang; backbone / train_mode (folders written before causal LMs: masked / full)
+    missing = sorted((valid - {"lang", "backbone", "train_mode"}) - set(config))
     if missing:
         raise SaveFormatError(f"{path}: missing keys {missing}")
 

@@ -41,7 +41,7 @@ from torch import nn
 
 from mrekv.errors import ConfigError, unknown_choice
 from mrekv.verbalizer.label_words import LabelWords
-from mrekv.verbalizer.tokens import LabelWordVerbalizer
+from mrekv.verbalizer.tokens import LabelWordVerbalizer, LeadingSpace
 
 INIT_WEIGHTS = ("uniform", "score")
 
@@ -123,7 +123,9 @@ class KnowledgeableVerbalizer(LabelWordVerbalizer):
         label_words: the classes and their label words (with mining scores).
         aggregate: ``"first"``, ``"mean"``, ``"max"`` or ``"multi-mask"``.
         max_word_tokens: use only a word's first sub-tokens (``None``: all).
-        leading_space: tokenize words in their after-a-space form.
+        leading_space: tokenize words in their after-a-space form (True), glued to
+            the previous token (False), or by script (``"auto"``: a space for Latin-script
+            words, none for Japanese / Chinese ones).
         init_weights: ``"uniform"`` or ``"score"`` (weights proportional to the
             mined scores, which must then be positive).
         learn_weights: whether ``word_logits`` is trained.
@@ -146,7 +148,7 @@ class KnowledgeableVerbalizer(LabelWordVerbalizer):
         *,
         aggregate: str = "first",
         max_word_tokens: int | None = None,
-        leading_space: bool = True,
+        leading_space: LeadingSpace = "auto",
         init_weights: str = "uniform",
         learn_weights: bool = True,
     ) -> None:
@@ -217,10 +219,10 @@ class KnowledgeableVerbalizer(LabelWordVerbalizer):
                     f"calibration prior has no value for words {names[:5]!r}; calibrate again"
                 )
 
-    def forward(self, mask_inputs: torch.Tensor) -> torch.Tensor:
-        """``(batch, num_masks, vocab)`` logits -> ``(batch, num_classes)`` class log-scores."""
+    def class_scores(self, word_scores: torch.Tensor) -> torch.Tensor:
+        """``(batch, W)`` word log-scores -> ``(batch, num_classes)`` class log-scores."""
         active = self.active()
-        log_p = label_word_log_probs(self.word_scores(mask_inputs), active, self.prior)
+        log_p = label_word_log_probs(word_scores, active, self.prior)
         weights = class_word_weights(self.word_logits, self.membership, active)
         return log_p @ weights.t()
 
@@ -251,11 +253,11 @@ class KnowledgeableVerbalizer(LabelWordVerbalizer):
         )
 
     @torch.no_grad()
-    def calibrate(self, mask_inputs: torch.Tensor) -> KnowledgeableVerbalizer:
-        """Set the prior from unlabeled texts' mask logits ``(N, num_masks, vocab)``."""
-        if mask_inputs.shape[0] == 0:
+    def calibrate_words(self, word_scores: torch.Tensor) -> KnowledgeableVerbalizer:
+        """Set the prior from unlabeled texts' word log-scores ``(N, W)``."""
+        if word_scores.shape[0] == 0:
             raise ValueError("calibrate needs at least one unlabeled text")
-        self.prior = label_word_prior(self.word_scores(mask_inputs), self.active())
+        self.prior = label_word_prior(word_scores, self.active())
         return self
 
     # ------------------------------------------------------------------ refinement
@@ -380,7 +382,7 @@ class KnowledgeableVerbalizer(LabelWordVerbalizer):
             LabelWords.from_dict(config["label_words"]),
             aggregate=config.get("aggregate", "first"),
             max_word_tokens=config.get("max_word_tokens"),
-            leading_space=config.get("leading_space", True),
+            leading_space=config.get("leading_space", "auto"),
             init_weights=config.get("init_weights", "uniform"),
             learn_weights=config.get("learn_weights", True),
         )

@@ -20,7 +20,7 @@ from typing import Any
 import torch
 
 from mrekv.errors import ConfigError
-from mrekv.verbalizer.tokens import LabelWordVerbalizer
+from mrekv.verbalizer.tokens import LabelWordVerbalizer, LeadingSpace
 
 
 def manual_class_scores(word_scores: torch.Tensor, membership: torch.Tensor) -> torch.Tensor:
@@ -59,7 +59,9 @@ class ManualVerbalizer(LabelWordVerbalizer):
         aggregate: ``"first"``, ``"mean"``, ``"max"`` or ``"multi-mask"`` (see
             :mod:`mrekv.verbalizer.tokens`).
         max_word_tokens: use only a word's first sub-tokens (``None``: all).
-        leading_space: tokenize words in their after-a-space form.
+        leading_space: tokenize words in their after-a-space form (True), glued to
+            the previous token (False), or by script (``"auto"``: a space for Latin-script
+            words, none for Japanese / Chinese ones).
 
     Example:
         >>> v = ManualVerbalizer(["neg", "pos"], {"neg": ["bad"], "pos": ["good", "great"]})
@@ -77,7 +79,7 @@ class ManualVerbalizer(LabelWordVerbalizer):
         *,
         aggregate: str = "first",
         max_word_tokens: int | None = None,
-        leading_space: bool = True,
+        leading_space: LeadingSpace = "auto",
     ) -> None:
         classes = list(classes)
         if isinstance(words, Mapping):
@@ -100,17 +102,19 @@ class ManualVerbalizer(LabelWordVerbalizer):
         )
         self.register_buffer("prior", None, persistent=False)
 
-    def forward(self, mask_inputs: torch.Tensor) -> torch.Tensor:
-        """``(batch, num_masks, vocab)`` logits -> ``(batch, num_classes)`` class log-scores."""
-        scores = manual_class_scores(self.word_scores(mask_inputs), self.membership & self.active())
+    def class_scores(self, word_scores: torch.Tensor) -> torch.Tensor:
+        """``(batch, W)`` word log-scores -> ``(batch, num_classes)`` class log-scores."""
+        scores = manual_class_scores(word_scores, self.membership & self.active())
         if self.prior is not None:
             scores = torch.log_softmax(scores - torch.log(self.prior), dim=-1)
         return scores
 
     @torch.no_grad()
-    def calibrate(self, mask_inputs: torch.Tensor) -> ManualVerbalizer:
-        """Set the class prior from unlabeled texts' mask logits ``(N, num_masks, vocab)``."""
-        scores = manual_class_scores(self.word_scores(mask_inputs), self.membership & self.active())
+    def calibrate_words(self, word_scores: torch.Tensor) -> ManualVerbalizer:
+        """Set the class prior from unlabeled texts' word log-scores ``(N, W)``."""
+        if word_scores.shape[0] == 0:
+            raise ValueError("calibrate needs at least one unlabeled text")
+        scores = manual_class_scores(word_scores, self.membership & self.active())
         self.prior = _class_prior(scores)
         return self
 
@@ -145,7 +149,7 @@ class ManualVerbalizer(LabelWordVerbalizer):
             config["words"],
             aggregate=config.get("aggregate", "first"),
             max_word_tokens=config.get("max_word_tokens"),
-            leading_space=config.get("leading_space", True),
+            leading_space=config.get("leading_space", "auto"),
         )
         if config.get("prior") is not None:
             prior = torch.tensor(config["prior"], dtype=torch.float32)

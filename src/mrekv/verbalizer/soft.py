@@ -36,7 +36,7 @@ from torch import nn
 from mrekv.errors import ConfigError
 from mrekv.verbalizer.base import Verbalizer
 from mrekv.verbalizer.label_words import LabelWords
-from mrekv.verbalizer.tokens import tokenize_words
+from mrekv.verbalizer.tokens import LeadingSpace, check_leading_space, tokenize_words
 
 
 def find_mlm_transform(model: Any) -> nn.Module | None:
@@ -86,7 +86,9 @@ class SoftVerbalizer(Verbalizer):
         classes: the class names.
         label_words: :class:`LabelWords`, one word list per class, a mapping
             class -> words, or None (use the class names).
-        leading_space: tokenize words in their after-a-space form.
+        leading_space: tokenize words in their after-a-space form (True), glued to
+            the previous token (False), or by script (``"auto"``: a space for Latin-script
+            words, none for Japanese / Chinese ones).
         use_mlm_transform: start from a copy of the MLM head's transform.
         seed: seed of the random rows of classes without usable words.
 
@@ -105,13 +107,13 @@ class SoftVerbalizer(Verbalizer):
         classes: Sequence[str],
         label_words: LabelWords | Sequence[Sequence[str]] | Mapping[str, Any] | None = None,
         *,
-        leading_space: bool = True,
+        leading_space: LeadingSpace = "auto",
         use_mlm_transform: bool = True,
         seed: int = 0,
     ) -> None:
         super().__init__(list(classes))
         self.words = _word_lists(self.classes, label_words)
-        self.leading_space = bool(leading_space)
+        self.leading_space = check_leading_space(leading_space)
         self.use_mlm_transform = bool(use_mlm_transform)
         self.seed = int(seed)
         self.transform: nn.Module | None = None
@@ -207,7 +209,7 @@ class SoftVerbalizer(Verbalizer):
         return cls(
             config["classes"],
             config.get("words"),
-            leading_space=config.get("leading_space", True),
+            leading_space=config.get("leading_space", "auto"),
             use_mlm_transform=config.get("use_mlm_transform", True),
             seed=config.get("seed", 0),
         )

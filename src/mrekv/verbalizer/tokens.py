@@ -36,8 +36,18 @@ import torch
 from mrekv.errors import ConfigError, unknown_choice
 from mrekv.verbalizer.base import Verbalizer
 
-Aggregate = Literal["first", "mean", "max", "multi-mask"]
-AGGREGATES: tuple[str, ...] = ("first", "mean", "max", "multi-mask")
+Aggregate = Literal["first", "mean", "max", "multi-mask", "exact"]
+AGGREGATES: tuple[str, ...] = ("first", "mean", "max", "multi-mask", "exact")
+#: Aggregates computed from the vocabulary logits at the mask(s) alone.
+LOGIT_AGGREGATES: tuple[str, ...] = ("first", "mean", "max", "multi-mask")
+LeadingSpace = bool | Literal["auto"]
+
+
+def check_leading_space(value: Any) -> LeadingSpace:
+    """Return ``value`` (True, False or ``"auto"``) or raise :class:`ConfigError`."""
+    if value is True or value is False or value == "auto":
+        return value  # type: ignore[no-any-return]
+    raise ConfigError(unknown_choice("leading_space", value, (True, False, "auto")))
 
 
 def check_aggregate(aggregate: str) -> str:
@@ -47,15 +57,29 @@ def check_aggregate(aggregate: str) -> str:
     return aggregate
 
 
-def tokenize_word(tokenizer: Any, word: str, *, leading_space: bool = True) -> list[int]:
+def _spaced_script(word: str) -> bool:
+    """True when ``word`` has a letter of a script written with spaces (Latin, Cyrillic...)."""
+    return any(ch.isalpha() and ord(ch) < 0x2E80 for ch in word)
+
+
+def tokenize_word(tokenizer: Any, word: str, *, leading_space: LeadingSpace = True) -> list[int]:
     """Sub-token ids of one label word as it appears in a sentence (see the module docstring).
+
+    ``leading_space="auto"`` picks per word: the after-a-space form for words in
+    a script written with spaces (``" great"``), none for Japanese / Chinese
+    words (``"很好"``), which follow the prompt directly.
 
     Returns:
         The ids; empty when the word is empty or only unknown tokens.
     """
     if not word.strip():
         return []
-    if leading_space:
+    if leading_space == "auto":
+        leading_space = _spaced_script(word)
+    if not leading_space and tokenizer.mask_token is None:
+        # no mask to anchor on (causal tokenizers): the word's own tokenization
+        ids = list(tokenizer(word, add_special_tokens=False)["input_ids"])
+    elif leading_space:
         ids = list(tokenizer(" " + word, add_special_tokens=False)["input_ids"])
     else:
         mask = tokenizer.mask_token
@@ -73,7 +97,7 @@ def tokenize_words(
     tokenizer: Any,
     words: Sequence[str],
     *,
-    leading_space: bool = True,
+    leading_space: LeadingSpace = True,
     max_word_tokens: int | None = None,
 ) -> list[tuple[int, ...]]:
     """Sub-token ids of each word, cut to ``max_word_tokens``; ``()`` for a dropped word."""
@@ -126,6 +150,8 @@ def word_log_probs(
         tensor([[0.2500, 0.2500]])
     """
     check_aggregate(aggregate)
+    if aggregate == "exact":
+        raise ConfigError("aggregate 'exact' is computed by teacher forcing, not from logits")
     if mask_logits.dim() != 3:
         raise ValueError(
             f"mask_logits must be (batch, num_masks, vocab), got {tuple(mask_logits.shape)}"
@@ -164,7 +190,9 @@ class LabelWordVerbalizer(Verbalizer):
         words: the words of each class, in class order.
         aggregate: how multi-token words are scored (module docstring).
         max_word_tokens: use only a word's first sub-tokens (``None``: all).
-        leading_space: tokenize words in their after-a-space form.
+        leading_space: tokenize words in their after-a-space form (True), glued to
+            the previous token (False), or by script (``"auto"``: a space for Latin-script
+            words, none for Japanese / Chinese ones).
     """
 
     input_kind = "logits"
@@ -180,7 +208,7 @@ class LabelWordVerbalizer(Verbalizer):
         *,
         aggregate: str = "first",
         max_word_tokens: int | None = None,
-        leading_space: bool = True,
+        leading_space: LeadingSpace = "auto",
     ) -> None:
         super().__init__(list(classes))
         if len(words) != len(self.classes):
@@ -192,7 +220,7 @@ class LabelWordVerbalizer(Verbalizer):
             raise ConfigError(f"max_word_tokens must be >= 1 or None, got {max_word_tokens}")
         self.aggregate = check_aggregate(aggregate)
         self.max_word_tokens = max_word_tokens
-        self.leading_space = bool(leading_space)
+        self.leading_space = check_leading_space(leading_space)
         self.flat_words: tuple[str, ...] = tuple(w for ws in words for w in ws)
         self.word_class: tuple[int, ...] = tuple(c for c, ws in enumerate(words) for _ in ws)
         self.word_token_ids: list[tuple[int, ...]] | None = None
@@ -255,7 +283,29 @@ class LabelWordVerbalizer(Verbalizer):
         """``(batch, num_masks, vocab)`` -> ``(batch, W)`` word log-scores (-inf: dropped)."""
         if self.word_token_ids is None:
             raise RuntimeError(f"call {type(self).__name__}.prepare(tokenizer) before forward")
+        if self.aggregate == "exact":
+            raise ConfigError(
+                "aggregate='exact' scores words by teacher forcing through a causal LM, not "
+                "from the logits at one position: use it inside a PromptClassifier with a "
+                "causal backbone, or pass word scores to class_scores()"
+            )
         return word_log_probs(mask_inputs, self.token_ids, self.token_mask, self.aggregate)
+
+    def forward(self, mask_inputs: torch.Tensor) -> torch.Tensor:
+        """``(batch, num_masks, vocab)`` logits -> ``(batch, num_classes)`` class log-scores."""
+        return self.class_scores(self.word_scores(mask_inputs))
+
+    def class_scores(self, word_scores: torch.Tensor) -> torch.Tensor:
+        """``(batch, W)`` word log-scores -> ``(batch, num_classes)`` class log-scores."""
+        raise NotImplementedError
+
+    def calibrate(self, mask_inputs: torch.Tensor) -> LabelWordVerbalizer:
+        """Set the calibration prior from unlabeled texts' mask logits ``(N, num_masks, vocab)``."""
+        return self.calibrate_words(self.word_scores(mask_inputs))
+
+    def calibrate_words(self, word_scores: torch.Tensor) -> LabelWordVerbalizer:
+        """Set the calibration prior from unlabeled texts' word log-scores ``(N, W)``."""
+        raise NotImplementedError
 
     def active(self) -> torch.Tensor:
         """``(W,)`` bool: the words the verbalizer uses now."""
