@@ -8,7 +8,7 @@ export MREKV_DATASETS ?= $(SHARED)/datasets
 export HF_HUB_OFFLINE ?= 1
 export TOKENIZERS_PARALLELISM ?= false
 
-.PHONY: setup test demo bench lint
+.PHONY: setup test demo bench lint eval-models real-lm
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
@@ -31,3 +31,11 @@ bench: setup
 lint: setup
 	$(VENV)/bin/ruff check src tests benchmarks
 	$(VENV)/bin/mypy src
+
+# The real pretrained causal LMs (evaluation assets, never runtime dependencies or committed).
+eval-models: setup
+	$(PY) scripts/eval_models.py --install
+
+# The real-model suite (hours on 2 cores, resumable): experiments/results/real-lm.jsonl
+real-lm: eval-models
+	PY=$(PY) bash scripts/run_real_lm.sh

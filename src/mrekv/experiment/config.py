@@ -15,7 +15,11 @@ Method names follow one small grammar, ``[<proxy>:]<verbalizer>[+calib]``:
 * proxies that need no masked-LM weights: ``probe:<words>`` (the model-free
   label-word probe) and ``embedding:<words>`` (the sentence-encoder
   verbalizer), for ``<words>`` in ``manual``, ``kpt``, ``mre-frequency``,
-  ``mre-best``.
+  ``mre-best``;
+* frozen-LM methods (masked or causal LM, one cached LM pass per text serves
+  every verbalizer; few-shot cells train only the verbalizer's word weights):
+  ``lm:<words>`` (first sub-token scores) and ``lm-exact:<words>`` (causal LMs:
+  each word's full log-probability; zero-shot cells only), each optionally ``+calib``.
 
 Example:
     >>> parse_method("kpt+calib")
@@ -36,10 +40,11 @@ from typing import Any, Literal
 from mrekv.data.example import LANGS, Family
 from mrekv.errors import ConfigError, unknown_choice
 
-MethodFamily = Literal["prompt", "finetune", "probe", "embedding"]
+MethodFamily = Literal["prompt", "finetune", "probe", "embedding", "lm", "lm-exact"]
 WORD_SOURCES = ("manual", "kpt", "mre-frequency", "mre-best")
 PROMPT_VERBALIZERS = (*WORD_SOURCES, "soft")
 PROXIES = ("probe", "embedding")
+LM_FAMILIES = ("lm", "lm-exact")
 MINING_METHODS = ("frequency", "tfidf", "pmi", "chi2")
 SOURCES = ("mmm", "corpus", "catalog")
 WORD_LABELS = ("auto", "gold", "family")
@@ -69,13 +74,14 @@ class MethodSpec:
     @property
     def needs_training(self) -> bool:
         """True when the method trains on the few-shot set (so shots=0 changes it)."""
-        return self.family in ("prompt", "finetune", "embedding")
+        return self.family in ("prompt", "finetune", "embedding", "lm")
 
 
 def valid_methods() -> list[str]:
     """Every method name the runner accepts."""
     names = [*PROMPT_VERBALIZERS, *(f"{v}+calib" for v in PROMPT_VERBALIZERS), "finetune"]
     names += [f"{p}:{w}" for p in PROXIES for w in WORD_SOURCES]
+    names += [f"{f}:{w}{c}" for f in LM_FAMILIES for w in WORD_SOURCES for c in ("", "+calib")]
     return names
 
 
@@ -89,6 +95,8 @@ def parse_method(name: str) -> MethodSpec:
         proxy, words = base.split(":", 1)
         if proxy in PROXIES and words in WORD_SOURCES and not calibrated:
             return MethodSpec(proxy, words)  # type: ignore[arg-type]
+        if proxy in LM_FAMILIES and words in WORD_SOURCES:
+            return MethodSpec(proxy, words, calibrated)  # type: ignore[arg-type]
     elif base in PROMPT_VERBALIZERS:
         return MethodSpec("prompt", base, calibrated)
     raise ConfigError(unknown_choice("method", name, valid_methods()))
@@ -184,9 +192,11 @@ class TrainingConfig:
     max_length: int = 128
     device: str | None = None
     calibration_size: int = 200
+    verbalizer_learning_rate: float = 1e-2
+    eval_batch_size: int = 16
 
     def __post_init__(self) -> None:
-        for key in ("epochs", "batch_size", "max_length", "calibration_size"):
+        for key in ("epochs", "batch_size", "max_length", "calibration_size", "eval_batch_size"):
             if getattr(self, key) < 1:
                 raise ConfigError(f"training.{key} must be >= 1, got {getattr(self, key)}")
         if self.learning_rate <= 0:
@@ -198,19 +208,29 @@ class MiningConfig:
     """How label words are mined from the knowledge split.
 
     Args:
-        best_method: the discriminative method behind ``mre-best``.
+        best_method: the method behind ``mre-best``, or ``"auto"``: chosen with
+            ``select_top_k`` on a held-out part of the knowledge split
+            (:mod:`mrekv.verbalizer.selection`), by the LM's calibrated zero-shot
+            macro-F1 in ``lm`` cells and by the model-free probe elsewhere.
         top_k: label words kept per class (the paper's WLI-KV keeps 100).
         min_count: a word must occur at least this often with the class.
+        select_top_k: the k values ``"auto"`` chooses among.
+        held_out: the fraction of the knowledge split held out for ``"auto"``.
+        max_held_out: at most this many held-out texts are scored.
     """
 
     best_method: str = "tfidf"
     top_k: int = 100
     min_count: int = 1
+    select_top_k: tuple[int, ...] = (10, 25, 50, 100)
+    held_out: float = 0.3
+    max_held_out: int = 300
 
     def __post_init__(self) -> None:
-        if self.best_method not in MINING_METHODS:
+        if self.best_method not in (*MINING_METHODS, "auto"):
             raise ConfigError(unknown_choice("mining.best_method", self.best_method,
-                                             MINING_METHODS))
+                                             (*MINING_METHODS, "auto")))
+        object.__setattr__(self, "select_top_k", tuple(int(k) for k in self.select_top_k))
         if self.top_k < 1 or self.min_count < 1:
             raise ConfigError("mining.top_k and mining.min_count must be >= 1")
 
@@ -282,7 +302,7 @@ class ModelConfig:
     """
 
     ids: tuple[str, ...] = ()
-    by_lang: Mapping[str, str] = field(default_factory=dict)
+    by_lang: Mapping[str, str | tuple[str, ...]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         for lang in self.by_lang:
@@ -294,7 +314,8 @@ class ModelConfig:
         if self.ids:
             return tuple(self.ids)
         if lang in self.by_lang:
-            return (self.by_lang[lang],)
+            value = self.by_lang[lang]
+            return (value,) if isinstance(value, str) else tuple(value)
         raise ConfigError(f"no model for language {lang!r}: set model.ids or model.by_lang.{lang}")
 
 
@@ -337,7 +358,7 @@ class ExperimentConfig:
             raise ConfigError(f"shots must be non-negative integers, got {list(self.shots)}")
         if not self.seeds:
             raise ConfigError("seeds must not be empty")
-        needs_mlm = any(s.family in ("prompt", "finetune") for s in specs)
+        needs_mlm = any(s.family in ("prompt", "finetune", *LM_FAMILIES) for s in specs)
         if needs_mlm and not self.model.ids and not self.model.by_lang:
             raise ConfigError(
                 "prompt/finetune methods need a model: set model.ids or model.by_lang"

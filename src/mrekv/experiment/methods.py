@@ -321,6 +321,16 @@ def build_label_words(
     from mrekv.verbalizer.mining import mine_label_words
 
     method = "frequency" if words == "mre-frequency" else exp.mining.best_method
+    if method == "auto":  # chosen on held-out knowledge data by the model-free probe
+        from mrekv.verbalizer.selection import choose_label_words
+
+        chosen, _ = choose_label_words(
+            data.knowledge_examples(exp), classes=data.classes, lang=data.lang,
+            top_ks=exp.mining.select_top_k, held_out=exp.mining.held_out,
+            max_held_out=exp.mining.max_held_out, seed=exp.knowledge.seed,
+            min_count=exp.mining.min_count, split_name=data.knowledge_name,
+        )
+        return chosen
     return mine_label_words(
         data.knowledge_examples(exp), method, exp.mining.top_k, classes=data.classes,
         lang=data.lang, min_count=exp.mining.min_count, split_name=data.knowledge_name,
@@ -356,6 +366,10 @@ def resolve_model(model: str, data: PreparedDataset, exp: ExperimentConfig,
     """A loadable model path / id for a config model name (``tiny`` is built on demand)."""
     if model == "tiny":
         return str(tiny_model(data, exp, cache_dir))
+    if model.startswith("eval:"):
+        from mrekv.eval_models import locate
+
+        return str(locate(model))
     local = exp.resolve(model)
     return str(local) if local is not None and local.exists() else model
 
@@ -485,3 +499,79 @@ def _template(template: str, data: PreparedDataset) -> Any:
         raise ConfigError(f"dataset {data.name!r}: template_kind={kind!r} is set but "
                           "default_template() takes no kind; unset it or give a template")
     return default_template(data.lang, kind=kind)
+
+
+def lm_template(template: str, data: PreparedDataset, backbone: str) -> Any:
+    """The Template of a frozen-LM cell: the given text, or the backbone's language default."""
+    from mrekv.prompt.template import Template
+
+    if template != "default":
+        return Template(template)
+    kind = data.config.template_kind or "generic"
+    if backbone == "causal":
+        from mrekv.prompt.causal_template import default_causal_template
+
+        return default_causal_template(data.lang, kind)
+    from mrekv.prompt.template import default_template
+
+    return default_template(data.lang, kind)
+
+
+def run_lm(spec: MethodSpec, label_words: LabelWords | None, state: Any, data: PreparedDataset,
+           split: Any, exp: ExperimentConfig) -> CellOutcome:
+    """A frozen-LM cell from cached word scores (:mod:`mrekv.experiment.lm_cells`)."""
+    from mrekv.experiment.lm_cells import build_verbalizer, evaluate_words
+    from mrekv.prompt.training import TrainingArgs, label_indices
+
+    assert label_words is not None
+    corpus, t = data.corpus, exp.training
+    aggregate = "exact" if spec.family == "lm-exact" else "first"
+    start = time.perf_counter()
+    cache = state.exact_cache() if aggregate == "exact" else state.first_cache()
+    lm_before = cache.seconds
+    verbalizer = build_verbalizer(str(spec.words), label_words, aggregate, state.tokenizer)
+    train = dev = None
+    if split.train:
+        train = (split.texts(corpus, "train"),
+                 label_indices(split.labels(corpus, "train"), data.classes))
+        dev = (split.texts(corpus, "dev"), label_indices(split.labels(corpus, "dev"), data.classes))
+    args = TrainingArgs(learning_rate=t.learning_rate,
+                        head_learning_rate=t.verbalizer_learning_rate,
+                        epochs=t.epochs, batch_size=t.batch_size, seed=split.seed)
+    predicted, history = evaluate_words(
+        cache, verbalizer, test_texts=split.texts(corpus, "test"),
+        calibration_texts=state.calibration if spec.calibrated else None,
+        train=train, dev=dev, args=args,
+    )
+    names = [data.classes[i] for i in predicted]
+    done = time.perf_counter()
+    outcome = CellOutcome(
+        _metrics(split.labels(corpus, "test"), names, data.classes),
+        verbalizer.words_kept(),
+        {"lm_pass_s": cache.seconds - lm_before,
+         "verbalizer_s": done - start - (cache.seconds - lm_before)},
+    )
+    outcome.metrics["trained_steps"] = max((h.get("step", 0) for h in history), default=0)
+    outcome.metrics.update(token_overlap(verbalizer))
+    return outcome
+
+
+def token_overlap(verbalizer: Any) -> dict[str, float]:
+    """How much a verbalizer's words collide at the first sub-token (why words can fail).
+
+    Returns:
+        ``shared_first_token``: the share of kept words whose first sub-token also starts a
+        kept word of another class (first-token scoring cannot tell them apart), and
+        ``multi_token``: the share of kept words with more than one sub-token.
+    """
+    active = verbalizer.active().cpu().tolist()
+    ids = verbalizer.word_token_ids
+    firsts: dict[int, set[int]] = {}
+    for w, keep in enumerate(active):
+        if keep and ids[w]:
+            firsts.setdefault(ids[w][0], set()).add(verbalizer.word_class[w])
+    kept = [w for w, keep in enumerate(active) if keep and ids[w]]
+    shared = sum(len(firsts[ids[w][0]]) > 1 for w in kept)
+    multi = sum(len(ids[w]) > 1 for w in kept)
+    n = max(len(kept), 1)
+    return {"shared_first_token": round(shared / n, 4), "multi_token": round(multi / n, 4)}

@@ -79,7 +79,7 @@ def _baseline_for(record: dict[str, Any], baseline: str) -> str | None:
     family = record.get("family")
     if family == "finetune":
         return None
-    prefix = f"{family}:" if family in ("probe", "embedding") else ""
+    prefix = f"{family}:" if family in ("probe", "embedding", "lm", "lm-exact") else ""
     suffix = "+calib" if record.get("calibrated") else ""
     name = f"{prefix}{baseline}{suffix}"
     return None if name == method else name
@@ -179,13 +179,16 @@ def plot_dataset(rows: list[dict[str, Any]], dataset: str, path: Path) -> Path:
     return path
 
 
-def build_report(results_path: str | Path, out_dir: str | Path | None = None) -> Path:
+def build_report(
+    results_path: str | Path | Sequence[str | Path], out_dir: str | Path | None = None
+) -> Path:
     """Write ``report.md`` and ``plots/*.png`` for a results file; return the report path.
 
     Args:
         results_path: a results JSON Lines file written by
-            :func:`mrekv.experiment.runner.run_experiment`.
-        out_dir: the output folder; default ``<results stem>-report`` beside the results.
+            :func:`mrekv.experiment.runner.run_experiment`, or several (the shards of
+            one run, ``--shard i/n``): their lines are merged.
+        out_dir: the output folder; default ``<first results stem>-report`` beside it.
 
     Returns:
         The path of the Markdown report.
@@ -194,9 +197,14 @@ def build_report(results_path: str | Path, out_dir: str | Path | None = None) ->
         >>> build_report("runs/quick.jsonl")   # doctest: +SKIP
         PosixPath('runs/quick-report/report.md')
     """
-    results = Path(results_path)
-    out = Path(out_dir) if out_dir is not None else results.parent / f"{results.stem}-report"
-    all_records = read_results(results)
+    paths = [Path(results_path)] if isinstance(results_path, (str, Path)) else \
+        [Path(p) for p in results_path]
+    if not paths:
+        raise ValueError("build_report needs at least one results file")
+    results = paths[0]
+    stem = results.stem.split(".shard-")[0]
+    out = Path(out_dir) if out_dir is not None else results.parent / f"{stem}-report"
+    all_records = [r for p in paths for r in read_results(p)]
     records = latest_ok(all_records)
     skipped = {(r["dataset"], r["method"], r.get("skip_reason")) for r in all_records
                if r.get("status") == "skipped"}
@@ -204,7 +212,7 @@ def build_report(results_path: str | Path, out_dir: str | Path | None = None) ->
     main_rows = [r for r in rows if not r["proxy"]]
     proxy_rows = [r for r in rows if r["proxy"]]
     smoke = any(r.get("smoke") for r in records) or any(r.get("model") == "tiny" for r in records)
-    lines = [f"# Experiment report: {results.name}", ""]
+    lines = [f"# Experiment report: {', '.join(p.name for p in paths)}", ""]
     if smoke:
         lines += [SMOKE_NOTE, ""]
     experiments = sorted({str(r.get("experiment")) for r in all_records})
@@ -214,13 +222,16 @@ def build_report(results_path: str | Path, out_dir: str | Path | None = None) ->
     lines += [f"- experiments: {', '.join(experiments) or '–'}",
               f"- cells: {len(records)} finished, {len(skipped)} skipped kinds",
               f"- mrekv: {', '.join(versions) or '–'}; commits: {', '.join(commits) or '–'}",
-              f"- masked LMs: {', '.join(models) or 'none (proxies only)'}",
+              f"- LMs: {', '.join(models) or 'none (proxies only)'}",
               "- scores: mean ± std over seeds, in %; label words come only from each "
               "dataset's knowledge split (disjoint from few-shot train/dev and test)", ""]
     plots_dir = out / "plots"
     datasets = sorted({r["dataset"] for r in rows})
+    from mrekv.experiment.report_lm import lm_sections
+
+    lines += lm_sections(records)
     if main_rows:
-        lines += ["## Masked-LM methods", "", _summary_table(main_rows), ""]
+        lines += ["## All LM methods (mean ± std over seeds)", "", _summary_table(main_rows), ""]
     if proxy_rows:
         lines += ["## Proxy methods (no masked LM)", "", PROXY_NOTE, "",
                   _summary_table(proxy_rows), ""]

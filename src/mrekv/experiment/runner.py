@@ -25,11 +25,13 @@ from pathlib import Path
 from typing import Any
 
 from mrekv._version import __version__
+from mrekv.errors import ConfigError
 from mrekv.experiment.config import (
     ExperimentConfig,
     MethodSpec,
     ModelConfig,
     load_config,
+    parse_method,
 )
 from mrekv.experiment.results import (
     RESULTS_FORMAT,
@@ -59,7 +61,7 @@ def _settings(config: ExperimentConfig, spec: MethodSpec) -> dict[str, Any]:
     parts: dict[str, Any] = {"knowledge": dataclasses.asdict(config.knowledge)}
     if spec.words in ("mre-frequency", "mre-best"):
         parts["mining"] = dataclasses.asdict(config.mining)
-    if spec.family in ("prompt", "finetune"):
+    if spec.family in ("prompt", "finetune", "lm", "lm-exact"):
         parts["training"] = dataclasses.asdict(config.training)
     if spec.family == "embedding":
         parts["embedding"] = dataclasses.asdict(config.embedding)
@@ -114,6 +116,8 @@ def plan_cells(config: ExperimentConfig, langs: dict[str, str],
                     for shots in config.shots:
                         if shots == 0 and spec.family == "finetune":
                             continue
+                        if shots > 0 and spec.family == "lm-exact":
+                            continue  # exact scoring: zero-shot cells only (its cost)
                         seeds = (first_seed,) if shots == 0 else config.seeds
                         for seed in seeds:
                             cells.append(Cell(dataset.name, spec, shots, seed, model, template,
@@ -142,6 +146,33 @@ class _Context:
         self.label_words: dict[tuple[str, str], Any] = {}
         self.models: dict[tuple[str, str], str] = {}
         self.encoder: Any = None
+        self.loaded: dict[str, tuple[Any, Any, str]] = {}
+        self.lm_data: dict[tuple[str, str, str], Any] = {}
+        self.progress = True
+
+    def lm_dataset(self, dataset: str, model: str, template: str) -> Any:
+        """The shared frozen-LM state of a (dataset, model, template) (see lm_cells)."""
+        from mrekv.experiment.lm_cells import LMDataset
+        from mrekv.experiment.methods import lm_template
+
+        key = (dataset, model, template)
+        if key not in self.lm_data:
+            path = self.model(model, dataset)
+            if path not in self.loaded:
+                from mrekv.models import load_lm
+
+                self.loaded.clear()  # one model in memory at a time
+                self.lm_data.clear()
+                self.loaded[path] = load_lm(path)
+            loaded = self.loaded[path]
+            data = self.datasets[dataset]
+            self.lm_data[key] = LMDataset(
+                data, self.config, model, loaded, template,
+                lm_template(template, data, loaded[2]),
+                self.cache_dir.with_name(self.cache_dir.name.replace(".models", ".features")),
+                self.progress,
+            )
+        return self.lm_data[key]
 
     def words(self, dataset: str, words: str) -> Any:
         from mrekv.experiment.methods import build_label_words
@@ -177,10 +208,19 @@ def _execute(cell: Cell, ctx: _Context) -> dict[str, Any]:
     spec = cell.method
     start = time.perf_counter()
     label_words: Any = None
-    if spec.words in ("manual", "kpt", "mre-frequency", "mre-best"):
+    if spec.words in ("manual", "kpt", "mre-frequency", "mre-best") and \
+            spec.family not in ("lm", "lm-exact"):
         label_words = ctx.words(cell.dataset, spec.words)
     split = None if cell.seed is None else data.few_shot(cell.shots, cell.seed, config)
-    if spec.family == "probe":
+    extra: dict[str, Any] = {}
+    if spec.family in ("lm", "lm-exact"):
+        state = ctx.lm_dataset(cell.dataset, str(cell.model), str(cell.template))
+        label_words = state.label_words(str(spec.words))
+        outcome = methods.run_lm(spec, label_words, state, data, split, config)
+        if spec.words == "mre-best" and state.selection is not None:
+            extra["selection"] = state.selection
+        extra["calibration_source"] = "knowledge split (unlabeled), fixed per dataset"
+    elif spec.family == "probe":
         outcome = methods.run_probe(label_words, data)
     elif spec.family == "embedding":
         outcome = methods.run_embedding(label_words, data, split, ctx.get_encoder(), config)
@@ -206,6 +246,7 @@ def _execute(cell: Cell, ctx: _Context) -> dict[str, Any]:
         "fewshot": fewshot,
         "timings": {**{k: round(v, 4) for k, v in outcome.timings.items()},
                     "total_s": round(time.perf_counter() - start, 4)},
+        **extra,
     }
 
 
@@ -245,6 +286,8 @@ def run_experiment(
     resume: bool = True,
     progress: bool = True,
     model: str | None = None,
+    shard: tuple[int, int] | None = None,
+    methods: list[str] | None = None,
 ) -> Path:
     """Run every cell of an experiment config and return the results file.
 
@@ -256,6 +299,12 @@ def run_experiment(
             moves an existing results file aside (``<name>.<time>.bak``) and starts over.
         progress: show a progress bar over cells with the estimated time left.
         model: a model id or folder replacing the config's ``model`` section.
+        shard: ``(i, n)``: run only the i-th of n interleaved parts of the grid (a
+            part is a whole (dataset, model) group, so LM passes are not repeated);
+            its results go to ``<output stem>.shard-<i>-of-<n>.jsonl`` unless
+            ``output`` is given. ``experiment report`` reads several files.
+        methods: run only these methods of the config (the cells keep their keys,
+            so a later full run skips them).
 
     Returns:
         The path of the results file.
@@ -277,6 +326,19 @@ def run_experiment(
         config = dataclasses.replace(config, model=ModelConfig(ids=(model,)))
     out = Path(output) if output is not None else config.resolve(config.output)
     assert out is not None
+    if shard is not None:
+        index, count = shard
+        if not 0 <= index < count:
+            raise ConfigError(f"shard {index}/{count}: need 0 <= i < n")
+        if output is None:
+            out = out.with_name(f"{out.stem}.shard-{index}-of-{count}{out.suffix}")
+    wanted = None
+    if methods is not None:
+        wanted = {parse_method(m).name for m in methods}
+        unknown = sorted(wanted - set(config.methods))
+        if unknown:
+            raise ConfigError(f"methods {unknown} are not in the config; its methods: "
+                              f"{list(config.methods)}")
     if out.exists() and not resume:
         out.rename(out.with_name(f"{out.name}.{int(time.time())}.bak"))
     repair(out)
@@ -287,7 +349,14 @@ def run_experiment(
     langs = {name: data.lang for name, data in ctx.datasets.items()}
     has_kpt = {name: kpt_path(data, config) is not None for name, data in ctx.datasets.items()}
     cells = [(cell, cell_key(config, cell)) for cell in plan_cells(config, langs, has_kpt)]
+    if wanted is not None:
+        cells = [(c, k) for c, k in cells if c.method.name in wanted]
+    if shard is not None:
+        groups = list(dict.fromkeys((c.dataset, c.model) for c, _ in cells))
+        mine = {g for i, g in enumerate(groups) if i % shard[1] == shard[0]}
+        cells = [(c, k) for c, k in cells if (c.dataset, c.model) in mine]
     pending = [(cell, key) for cell, key in cells if key not in done]
+    ctx.progress = progress
     bar = tqdm(pending, desc=config.name, unit="cell", disable=not progress, dynamic_ncols=True)
     for cell, key in bar:
         bar.set_postfix_str(f"{cell.dataset} {cell.method.name} k={cell.shots} s={cell.seed}")

@@ -1,0 +1,168 @@
+"""Report sections for frozen-LM cells (``lm:*``, ``lm-exact:*``): the real-model tables.
+
+* which models (name, size, kind) produced the numbers, stated first;
+* a headline table per (dataset, model): calibrated zero-shot macro-F1 of manual,
+  KPT, mre-frequency (WLI-KV) and mre-best, and their means at the largest k;
+* exact multi-token scoring against first-sub-token scoring (paired zero-shot cells);
+* why mined words lose: the share of a verbalizer's words whose first sub-token
+  also starts a word of another class, and of multi-token words.
+
+Everything is read from result lines only.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections import defaultdict
+from collections.abc import Sequence
+from typing import Any
+
+WORDS = ("manual", "kpt", "mre-frequency", "mre-best")
+
+
+def is_lm(record: dict[str, Any]) -> bool:
+    return record.get("family") in ("lm", "lm-exact")
+
+
+def describe_models(records: Sequence[dict[str, Any]]) -> list[str]:
+    """One line per model of the LM cells (registry facts for ``eval:`` models)."""
+    from mrekv.eval_models import EVAL_MODELS, PREFIX
+
+    lines = []
+    for model in sorted({str(r.get("model")) for r in records if is_lm(r)}):
+        entry = EVAL_MODELS.get(model[len(PREFIX):]) if model.startswith(PREFIX) else None
+        if entry is not None:
+            lines.append(f"- `{model}`: {entry.file} ({entry.parameters} parameters, causal LM, "
+                         f"languages {', '.join(entry.langs)}; installed by `{entry.install}`)")
+        else:
+            lines.append(f"- `{model}`")
+    return lines
+
+
+def _mean(values: Sequence[float]) -> str:
+    return f"{100 * statistics.fmean(values):.1f}" if values else "–"
+
+
+def headline_table(records: Sequence[dict[str, Any]]) -> list[str]:
+    """Calibrated macro-F1 per (dataset, model): zero-shot, and mean over seeds at max k."""
+    cells: dict[tuple[Any, ...], list[float]] = defaultdict(list)
+    for r in records:
+        if r.get("family") == "lm" and r.get("calibrated"):
+            cells[(r["lang"], r["dataset"], r["model"], r["verbalizer"], r["shots"])].append(
+                float(r["metrics"]["macro_f1"]))
+    groups = sorted({k[:3] for k in cells})
+    if not groups:
+        return []
+    top_k = max(k[4] for k in cells)
+    header = ["lang", "dataset", "model", *(f"{w} 0-shot" for w in WORDS),
+              *(f"{w} {top_k}-shot" for w in WORDS if top_k > 0)]
+    rows = []
+    for lang, dataset, model in groups:
+        zero = [_mean(cells.get((lang, dataset, model, w, 0), [])) for w in WORDS]
+        few = [_mean(cells.get((lang, dataset, model, w, top_k), [])) for w in WORDS] \
+            if top_k > 0 else []
+        rows.append([lang, dataset, f"`{model}`", *zero, *few])
+    return _table(header, rows)
+
+
+def exact_table(records: Sequence[dict[str, Any]]) -> list[str]:
+    """``lm-exact:X`` against ``lm:X`` on the same zero-shot cells."""
+    index = {(r["dataset"], r["model"], r["method"]): r for r in records
+             if is_lm(r) and r["shots"] == 0}
+    rows = []
+    for (dataset, model, method), r in sorted(index.items()):
+        if not method.startswith("lm-exact:"):
+            continue
+        other = index.get((dataset, model, "lm:" + method[len("lm-exact:"):]))
+        if other is None:
+            continue
+        a, b = float(r["metrics"]["macro_f1"]), float(other["metrics"]["macro_f1"])
+        rows.append([r["lang"], dataset, f"`{model}`", f"`{method[len('lm-exact:'):]}`",
+                     f"{100 * b:.1f}", f"{100 * a:.1f}", f"{100 * (a - b):+.1f}",
+                     f"{100 * float(r['metrics'].get('multi_token', 0)):.0f}%"])
+    if not rows:
+        return []
+    rows.sort(key=lambda row: (row[0], row[1], row[2], row[3]))
+    return _table(["lang", "dataset", "model", "verbalizer", "first sub-token", "exact",
+                   "exact - first", "multi-token words"], rows)
+
+
+def overlap_table(records: Sequence[dict[str, Any]]) -> list[str]:
+    """First-token collisions between classes, with the zero-shot calibrated score."""
+    rows = []
+    seen = set()
+    for r in sorted(records, key=lambda r: (r["lang"], r["dataset"], str(r["model"]),
+                                            r["method"])):
+        if r.get("family") != "lm" or r["shots"] != 0 or not r.get("calibrated"):
+            continue
+        key = (r["dataset"], r["model"], r["verbalizer"])
+        if key in seen or "shared_first_token" not in r["metrics"]:
+            continue
+        seen.add(key)
+        m = r["metrics"]
+        kept = r.get("label_words_per_class") or {}
+        rows.append([r["lang"], r["dataset"], f"`{r['model']}`", f"`{r['verbalizer']}`",
+                     sum(kept.values()), f"{100 * m['shared_first_token']:.0f}%",
+                     f"{100 * m['multi_token']:.0f}%", f"{100 * float(m['macro_f1']):.1f}"])
+    if not rows:
+        return []
+    return _table(["lang", "dataset", "model", "verbalizer", "words kept",
+                   "first token shared with another class", "multi-token words",
+                   "0-shot calibrated macro-F1"], rows)
+
+
+def selection_table(records: Sequence[dict[str, Any]]) -> list[str]:
+    """What ``mre-best`` chose on held-out knowledge data, per (dataset, model)."""
+    chosen = {}
+    for r in records:
+        sel = r.get("selection")
+        if sel and is_lm(r):
+            chosen[(r["lang"], r["dataset"], str(r["model"]))] = sel
+    if not chosen:
+        return []
+    rows = []
+    for (lang, dataset, model), sel in sorted(chosen.items()):
+        scores = sel.get("scores", {})
+        best = scores.get(f"{sel['method']}@{sel['top_k']}")
+        freq = scores.get(f"frequency@{sel['top_k']}")
+        rows.append([lang, dataset, f"`{model}`", sel["method"], sel["top_k"],
+                     sel.get("held_out_size", "–"),
+                     "–" if best is None else f"{100 * best:.1f}",
+                     "–" if freq is None else f"{100 * freq:.1f}"])
+    return _table(["lang", "dataset", "model", "chosen method", "k", "held-out texts",
+                   "held-out macro-F1", "frequency at that k"], rows)
+
+
+def _table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> list[str]:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+    return [*lines, ""]
+
+
+def lm_sections(records: Sequence[dict[str, Any]]) -> list[str]:
+    """The Markdown lines of every LM section (empty without LM cells)."""
+    lm = [r for r in records if is_lm(r)]
+    if not lm:
+        return []
+    lines = ["## Real pretrained LMs (frozen): label words compared", "",
+             "Models (small causal LMs, not the masked LMs of the MRE paper):", "",
+             *describe_models(lm), "",
+             "Calibrated macro-F1 (%, mean over seeds). Few-shot cells train only the "
+             "knowledgeable verbalizer's word weights on the frozen LM; a manual verbalizer has "
+             "nothing to train, so its few-shot cells equal its zero-shot ones.", "",
+             *headline_table(lm)]
+    picked = selection_table(lm)
+    if picked:
+        lines += ["### What `mre-best` chose (held-out knowledge data, never test)", "",
+                  *picked]
+    exact = exact_table(lm)
+    if exact:
+        lines += ["### Exact multi-token scoring vs first sub-token (zero-shot, calibrated)",
+                  "", *exact]
+    overlap = overlap_table(lm)
+    if overlap:
+        lines += ["### Why label words fail: first sub-tokens shared between classes", "",
+                  "A word whose first sub-token also starts a word of another class gets the "
+                  "same first-token score in both; only exact scoring can separate them.", "",
+                  *overlap]
+    return lines
