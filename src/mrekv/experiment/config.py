@@ -19,7 +19,9 @@ Method names follow one small grammar, ``[<proxy>:]<verbalizer>[+calib]``:
 * frozen-LM methods (masked or causal LM, one cached LM pass per text serves
   every verbalizer; few-shot cells train only the verbalizer's word weights):
   ``lm:<words>`` (first sub-token scores) and ``lm-exact:<words>`` (causal LMs:
-  each word's full log-probability; zero-shot cells only), each optionally ``+calib``.
+  each word's full log-probability; zero-shot cells only), each optionally ``+calib``;
+* peer baselines, other few-shot classifiers on the same splits (no verbalizer, no
+  calibration, no zero-shot cell): ``peer:setfit`` (SetFit, see :mod:`mrekv.experiment.peer`).
 
 Example:
     >>> parse_method("kpt+calib")
@@ -40,11 +42,12 @@ from typing import Any, Literal
 from mrekv.data.example import LANGS, Family
 from mrekv.errors import ConfigError, unknown_choice
 
-MethodFamily = Literal["prompt", "finetune", "probe", "embedding", "lm", "lm-exact"]
+MethodFamily = Literal["prompt", "finetune", "probe", "embedding", "lm", "lm-exact", "peer"]
 WORD_SOURCES = ("manual", "kpt", "mre-frequency", "mre-best")
 PROMPT_VERBALIZERS = (*WORD_SOURCES, "soft")
 PROXIES = ("probe", "embedding")
 LM_FAMILIES = ("lm", "lm-exact")
+PEERS = ("setfit",)
 MINING_METHODS = ("frequency", "tfidf", "pmi", "chi2")
 SOURCES = ("mmm", "corpus", "catalog")
 WORD_LABELS = ("auto", "gold", "family")
@@ -74,7 +77,7 @@ class MethodSpec:
     @property
     def needs_training(self) -> bool:
         """True when the method trains on the few-shot set (so shots=0 changes it)."""
-        return self.family in ("prompt", "finetune", "embedding", "lm")
+        return self.family in ("prompt", "finetune", "embedding", "lm", "peer")
 
 
 def valid_methods() -> list[str]:
@@ -82,6 +85,7 @@ def valid_methods() -> list[str]:
     names = [*PROMPT_VERBALIZERS, *(f"{v}+calib" for v in PROMPT_VERBALIZERS), "finetune"]
     names += [f"{p}:{w}" for p in PROXIES for w in WORD_SOURCES]
     names += [f"{f}:{w}{c}" for f in LM_FAMILIES for w in WORD_SOURCES for c in ("", "+calib")]
+    names += [f"peer:{p}" for p in PEERS]
     return names
 
 
@@ -97,6 +101,8 @@ def parse_method(name: str) -> MethodSpec:
             return MethodSpec(proxy, words)  # type: ignore[arg-type]
         if proxy in LM_FAMILIES and words in WORD_SOURCES:
             return MethodSpec(proxy, words, calibrated)  # type: ignore[arg-type]
+        if proxy == "peer" and words in PEERS and not calibrated:
+            return MethodSpec("peer", words)
     elif base in PROMPT_VERBALIZERS:
         return MethodSpec("prompt", base, calibrated)
     raise ConfigError(unknown_choice("method", name, valid_methods()))
@@ -286,6 +292,40 @@ class EmbeddingConfig:
 
 
 @dataclass(frozen=True)
+class SetFitConfig:
+    """The ``peer:setfit`` baseline (:mod:`mrekv.experiment.peer`).
+
+    Args:
+        body: ``"default"`` (the packaged all-MiniLM-L6-v2), a local folder or a Hub id.
+        num_iterations: contrastive pairs of each kind (same / other class) per example.
+        num_epochs: epochs of contrastive body training.
+        batch_size: pairs per body training step.
+        body_learning_rate: learning rate of the body.
+        langs: languages the body handles (all-MiniLM-L6-v2 is English only).
+        device: torch device (default: SetFit's choice, a GPU when there is one).
+    """
+
+    body: str = "default"
+    num_iterations: int = 20
+    num_epochs: int = 1
+    batch_size: int = 16
+    body_learning_rate: float = 2e-5
+    langs: tuple[str, ...] = ("en",)
+    device: str | None = None
+
+    def __post_init__(self) -> None:
+        for key in ("num_iterations", "num_epochs", "batch_size"):
+            if getattr(self, key) < 1:
+                raise ConfigError(f"setfit.{key} must be >= 1, got {getattr(self, key)}")
+        if self.body_learning_rate <= 0:
+            raise ConfigError(f"setfit.body_learning_rate must be > 0, got "
+                              f"{self.body_learning_rate}")
+        for lang in self.langs:
+            if lang not in LANGS:
+                raise ConfigError(unknown_choice("setfit language", lang, LANGS))
+
+
+@dataclass(frozen=True)
 class PathsConfig:
     """Where the shared assets are (relative to the config file unless absolute)."""
 
@@ -297,8 +337,8 @@ class PathsConfig:
 class ModelConfig:
     """The masked LMs: ``ids`` for every dataset, else ``by_lang[lang]``.
 
-    ``"tiny"`` builds a tiny random MLM with a WordPiece vocabulary trained on the
-    dataset's non-test texts, cached in the output folder.
+    ``"tiny"`` builds a tiny random MLM (``"tiny-causal"``: a Llama-style causal LM) with a
+    vocabulary trained on the dataset's non-test texts, cached in the output folder.
     """
 
     ids: tuple[str, ...] = ()
@@ -340,6 +380,7 @@ class ExperimentConfig:
     mining: MiningConfig = field(default_factory=MiningConfig)
     knowledge: KnowledgeConfig = field(default_factory=KnowledgeConfig)
     embedding: EmbeddingConfig = field(default_factory=EmbeddingConfig)
+    setfit: SetFitConfig = field(default_factory=SetFitConfig)
     paths: PathsConfig = field(default_factory=PathsConfig)
     source: str | None = None
 
@@ -393,6 +434,7 @@ class ExperimentConfig:
 _SECTIONS: dict[str, type] = {
     "model": ModelConfig, "training": TrainingConfig, "mining": MiningConfig,
     "knowledge": KnowledgeConfig, "embedding": EmbeddingConfig, "paths": PathsConfig,
+    "setfit": SetFitConfig,
 }
 _TUPLE_KEYS = {"shots", "seeds", "templates", "methods", "ids", "langs", "kpt_classes"}
 

@@ -340,11 +340,14 @@ def build_label_words(
 # --------------------------------------------------------------------------- models
 
 
-def tiny_model(data: PreparedDataset, exp: ExperimentConfig, cache_dir: Path) -> Path:
-    """A tiny random MLM with a vocabulary trained on the dataset's non-test texts (cached)."""
+def tiny_model(data: PreparedDataset, exp: ExperimentConfig, cache_dir: Path, *,
+               causal: bool = False) -> Path:
+    """A tiny random MLM (or Llama-style causal LM) with a vocabulary trained on the dataset's
+    non-test texts (cached)."""
     from mrekv.models import make_tiny_mlm
+    from mrekv.tiny_causal import make_tiny_causal_lm
 
-    folder = cache_dir / f"tiny-{data.name}"
+    folder = cache_dir / f"tiny{'-causal' if causal else ''}-{data.name}"
     if (folder / "config.json").is_file():
         return folder
     pool = [data.corpus.texts[i] for s in data.pool for i in data.corpus.splits.get(s, ())]
@@ -353,7 +356,10 @@ def tiny_model(data: PreparedDataset, exp: ExperimentConfig, cache_dir: Path) ->
     cache_dir.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".tiny-{data.name}.", dir=cache_dir))
     try:
-        make_tiny_mlm(tmp, pool, vocab_size=2000, seed=0)
+        if causal:
+            make_tiny_causal_lm(tmp, kind="llama", texts=pool, vocab_size=2000, seed=0)
+        else:
+            make_tiny_mlm(tmp, pool, vocab_size=2000, seed=0)
         tmp.rename(folder)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -364,8 +370,8 @@ def tiny_model(data: PreparedDataset, exp: ExperimentConfig, cache_dir: Path) ->
 def resolve_model(model: str, data: PreparedDataset, exp: ExperimentConfig,
                   cache_dir: Path) -> str:
     """A loadable model path / id for a config model name (``tiny`` is built on demand)."""
-    if model == "tiny":
-        return str(tiny_model(data, exp, cache_dir))
+    if model in ("tiny", "tiny-causal"):
+        return str(tiny_model(data, exp, cache_dir, causal=model == "tiny-causal"))
     if model.startswith("eval:"):
         from mrekv.eval_models import locate
 

@@ -211,7 +211,8 @@ def build_report(
     rows = summary_rows(records)
     main_rows = [r for r in rows if not r["proxy"]]
     proxy_rows = [r for r in rows if r["proxy"]]
-    smoke = any(r.get("smoke") for r in records) or any(r.get("model") == "tiny" for r in records)
+    smoke = any(r.get("smoke") for r in records) or any(
+        r.get("model") in ("tiny", "tiny-causal") for r in records)
     lines = [f"# Experiment report: {', '.join(p.name for p in paths)}", ""]
     if smoke:
         lines += [SMOKE_NOTE, ""]

@@ -3,10 +3,11 @@
 A cell is (dataset, model, template, method, shots, seed). Cells that cannot
 vary are not repeated: zero-shot cells (``shots = 0``) run once, with the first
 seed, because nothing in them is sampled; ``probe:*`` cells run once per dataset
-(the probe depends on neither shots, seed, model nor template); ``finetune`` has
-no zero-shot cell. Cells a dataset cannot run (``kpt`` without a knowledge
-file, ``embedding:*`` in a language the encoder does not handle) are written as
-``"status": "skipped"`` lines with the reason, so the report can say so.
+(the probe depends on neither shots, seed, model nor template); ``finetune`` and
+``peer:*`` have no zero-shot cell. Cells a dataset cannot run (``kpt`` without a
+knowledge file, ``embedding:*`` / ``peer:setfit`` in a language the encoder does
+not handle) are written as ``"status": "skipped"`` lines with the reason, so the
+report can say so.
 
 Each finished cell is appended to the results file at once (see
 :mod:`mrekv.experiment.results`); a rerun skips every cell whose ``cell_key`` is
@@ -65,6 +66,8 @@ def _settings(config: ExperimentConfig, spec: MethodSpec) -> dict[str, Any]:
         parts["training"] = dataclasses.asdict(config.training)
     if spec.family == "embedding":
         parts["embedding"] = dataclasses.asdict(config.embedding)
+    if spec.family == "peer":
+        parts["setfit"] = dataclasses.asdict(config.setfit)
     return parts
 
 
@@ -102,19 +105,23 @@ def plan_cells(config: ExperimentConfig, langs: dict[str, str],
             if spec.family == "embedding" and lang not in config.embedding.langs:
                 skip = (f"the embedding encoder handles {', '.join(config.embedding.langs)} "
                         f"only, not {lang}")
+            if spec.family == "peer" and lang not in config.setfit.langs:
+                skip = f"the SetFit body handles {', '.join(config.setfit.langs)} only, not {lang}"
             if spec.family == "probe":
                 cells.append(Cell(dataset.name, spec, 0, None, None, None, skip))
                 continue
             if spec.family == "embedding":
                 models: tuple[str | None, ...] = (config.embedding.encoder,)
                 templates: tuple[str | None, ...] = (None,)
+            elif spec.family == "peer":
+                models, templates = (config.setfit.body,), (None,)
             else:
                 models = tuple(config.model.for_lang(lang))
                 templates = (None,) if spec.family == "finetune" else tuple(config.templates)
             for model in models:
                 for template in templates:
                     for shots in config.shots:
-                        if shots == 0 and spec.family == "finetune":
+                        if shots == 0 and spec.family in ("finetune", "peer"):
                             continue
                         if shots > 0 and spec.family == "lm-exact":
                             continue  # exact scoring: zero-shot cells only (its cost)
@@ -224,6 +231,10 @@ def _execute(cell: Cell, ctx: _Context) -> dict[str, Any]:
         outcome = methods.run_probe(label_words, data)
     elif spec.family == "embedding":
         outcome = methods.run_embedding(label_words, data, split, ctx.get_encoder(), config)
+    elif spec.family == "peer":
+        from mrekv.experiment.peer import run_setfit
+
+        outcome = run_setfit(data, split, config)
     else:
         model = ctx.model(str(cell.model), cell.dataset)
         outcome = methods.run_classifier(spec, label_words, data, split, model,
