@@ -96,3 +96,20 @@ def test_quick_config_end_to_end(tmp_path):
     records = read_results(out)
     assert records and all(r["status"] in ("ok", "skipped") for r in records)
     assert "Not results" in build_report(out).read_text(encoding="utf-8")
+
+
+def test_real_lm_configs_cover_three_languages_with_the_eval_models():
+    real = load_config(EXPERIMENTS / "real-lm.toml")
+    langs = {}
+    for d in real.datasets:
+        langs.setdefault({"sst2": "en", "agnews": "en", "semeval14-restaurants": "en",
+                          "livedoor": "ja", "chabsa": "ja", "ner-wikipedia": "ja",
+                          "chnsenticorp": "zh", "online-shopping-10cats": "zh",
+                          "eprstmt": "zh"}[d.corpus], []).append(d.corpus)
+    assert all(len(v) >= 3 for v in langs.values()) and set(langs) == {"en", "ja", "zh"}
+    assert real.model.for_lang("en") == ("eval:gemma-3-270m", "eval:smollm2-135m")
+    assert real.model.for_lang("zh") == ("eval:gemma-3-270m",)
+    assert real.mining.best_method == "auto" and real.shots == (0, 4, 8, 16)
+    assert len(real.seeds) >= 3 and all(d.max_test == 500 for d in real.datasets)
+    full = load_config(EXPERIMENTS / "real-lm-full.toml")
+    assert "finetune" in full.methods and full.knowledge == real.knowledge

@@ -464,7 +464,7 @@ def run_classifier(spec: MethodSpec, label_words: LabelWords | None, data: Prepa
         elif spec.words != "soft":
             verbalizer = label_words  # -> KnowledgeableVerbalizer
         clf = PromptClassifier(
-            model_path, template=_template(template, data),
+            model_path, template=_prompt_template(template, data, model_path),
             verbalizer=verbalizer, classes=data.classes, lang=data.lang, progress=False,
             **common,
         )
@@ -488,6 +488,26 @@ def run_classifier(spec: MethodSpec, label_words: LabelWords | None, data: Prepa
         {"fit_s": fitted - start, "calibrate_s": calibrated - fitted,
          "predict_s": done - calibrated},
     )
+
+
+def _prompt_template(template: str, data: PreparedDataset, model_path: str) -> Any:
+    """The template of a prompt cell; a causal LM gets its own language default."""
+    if template == "default" and _backbone_of(model_path) == "causal":
+        return lm_template(template, data, "causal")
+    return _template(template, data)
+
+
+def _backbone_of(model_path: str) -> str:
+    if model_path.endswith(".gguf"):
+        return "causal"
+    from transformers import AutoConfig
+
+    from mrekv.models import detect_backbone
+
+    try:
+        return detect_backbone(AutoConfig.from_pretrained(model_path))
+    except (OSError, ValueError, ConfigError):
+        return "masked"  # let the classifier report what is wrong with the model
 
 
 def _template(template: str, data: PreparedDataset) -> Any:
