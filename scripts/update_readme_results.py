@@ -1,7 +1,11 @@
 """Regenerate the README's Results section from the files in experiments/results/.
 
 It copies, between the ``<!-- results:begin -->`` / ``<!-- results:end -->`` markers,
-the probe table (``probe-table.md``, from ``scripts/probe_table.py``) and the win tables
+first the real-model tables (``real-lm-report/report.md``, from
+``mrekv experiment report experiments/results/real-lm.jsonl``: models, headline scores,
+the win tables of mre-frequency / mre-best against manual and KPT per language, what
+mre-best chose, exact vs first-token scoring, first-token collisions), then the probe
+table (``probe-table.md``, from ``scripts/probe_table.py``) and the win tables
 of the proxy report (``mre-suite-proxy-report/report.md``, from
 ``mrekv experiment report experiments/results/mre-suite-proxy.jsonl``). Nothing is typed
 by hand: rerun the two commands and this script to refresh the README.
@@ -18,7 +22,23 @@ ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "experiments" / "results"
 BEGIN, END = "<!-- results:begin -->", "<!-- results:end -->"
 
+REAL_INTRO = """\
+### Real pretrained LMs (small causal LMs, frozen)
+
+Measured with real pretrained **causal** LMs that install from PyPI (no pretrained masked LM
+can be loaded here): Gemma-3-270m (base) in en/ja/zh and SmolLM2-135M-Instruct in English.
+They are much smaller than, and a different kind from, the masked LMs of the MRE paper.
+One LM pass per text is cached and serves every verbalizer; few-shot cells train only the
+knowledgeable verbalizer's word weights. Test sets capped at 500 texts per dataset.
+Reproduce: `make real-lm` (hours on 2 cores, resumable), then
+`mrekv experiment report experiments/results/real-lm.jsonl` and
+`python scripts/update_readme_results.py`. Full report:
+[`experiments/results/real-lm-report/report.md`](experiments/results/real-lm-report/report.md).
+"""
+
 INTRO = """\
+### Proxies (no LM)
+
 **Every number below is a proxy, not a masked-LM result.** No pretrained masked-LM
 weights can be loaded on the machines this project is built on, so the comparison of
 verbalizers is shown with two model-free proxies over the `mre-suite` corpora (label
@@ -50,12 +70,39 @@ def _section(markdown: str, heading: str) -> str:
     return match.group(1).strip()
 
 
+def _lm_rows(win_section: str) -> str:
+    """Keep the win-table rows of the mined sets (lm:/lm-exact: mre-*) and the headings."""
+    keep = []
+    for line in win_section.splitlines():
+        if line.startswith("| `") and "mre-" not in line.split("|")[1]:
+            continue
+        if line.startswith("| `") and not line.split("|")[1].strip().startswith("`lm"):
+            continue
+        keep.append(line)
+    return "\n".join(keep)
+
+
+def build_real() -> list[str]:
+    path = RESULTS / "real-lm-report" / "report.md"
+    if not path.is_file():
+        return []
+    report = path.read_text(encoding="utf-8")
+    parts = [REAL_INTRO.strip(),
+             _section(report, "## Real pretrained LMs (frozen): label words compared")
+             .replace("### ", "#### ")]
+    wins = _section(report, "## Win tables (macro-F1)").replace("### ", "#### ")
+    parts += ["#### Win tables: mined label words against manual words and KPT (paired cells)",
+              _lm_rows(wins)]
+    return parts
+
+
 def build() -> str:
     probe = (RESULTS / "probe-table.md").read_text(encoding="utf-8")
     report = (RESULTS / "mre-suite-proxy-report" / "report.md").read_text(encoding="utf-8")
     probe_body = probe.split("\n", 2)[2].strip()
     wins = _section(report, "## Win tables (macro-F1)").replace("### ", "#### ")
     return "\n\n".join([
+        *build_real(),
         INTRO.strip(),
         "### Probe macro-F1: class names vs WLI-KV (frequency top-100) vs the best mined KV",
         probe_body,
