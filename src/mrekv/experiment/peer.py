@@ -46,9 +46,11 @@ def setfit_body(exp: ExperimentConfig) -> str:
 def _quiet() -> Iterator[None]:
     """Silence SetFit's per-cell chatter (the runner shows its own progress), then restore it."""
     import datasets.utils.logging as datasets_logging
+    import transformers.utils.logging as transformers_logging
 
-    bars = datasets_logging.is_progress_bar_enabled()
-    datasets_logging.disable_progress_bar()
+    switches = [m for m in (datasets_logging, transformers_logging) if m.is_progress_bar_enabled()]
+    for module in switches:
+        module.disable_progress_bar()
     loggers = [logging.getLogger(name) for name in ("setfit", "sentence_transformers")]
     levels = [lg.level for lg in loggers]
     for lg in loggers:
@@ -60,8 +62,8 @@ def _quiet() -> Iterator[None]:
     finally:
         for lg, level in zip(loggers, levels, strict=True):
             lg.setLevel(level)
-        if bars:
-            datasets_logging.enable_progress_bar()
+        for module in switches:
+            module.enable_progress_bar()
 
 
 def run_setfit(data: PreparedDataset, split: Any, exp: ExperimentConfig) -> CellOutcome:
@@ -84,6 +86,7 @@ def run_setfit(data: PreparedDataset, split: Any, exp: ExperimentConfig) -> Cell
     try:
         from datasets import Dataset
         from setfit import SetFitModel, Trainer, TrainingArguments
+        from transformers import PrinterCallback, ProgressCallback
     except ImportError:
         raise MissingDependencyError(
             "the peer:setfit baseline needs the package 'setfit' (an evaluation dependency, "
@@ -103,10 +106,12 @@ def run_setfit(data: PreparedDataset, split: Any, exp: ExperimentConfig) -> Cell
             output_dir=scratch, batch_size=cfg.batch_size, num_epochs=cfg.num_epochs,
             num_iterations=cfg.num_iterations, body_learning_rate=cfg.body_learning_rate,
             seed=split.seed, save_strategy="no", report_to="none", logging_strategy="no",
-            show_progress_bar=False,
+            logging_first_step=False, show_progress_bar=False,
         )
         trainer = Trainer(model=model, args=args,
                           train_dataset=Dataset.from_dict({"text": texts, "label": labels}))
+        for callback in (ProgressCallback, PrinterCallback):  # show_progress_bar misses these
+            trainer.remove_callback(callback)
         trainer.train()
         fitted = time.perf_counter()
         predicted = model.predict(split.texts(corpus, "test"), batch_size=64, as_numpy=True,
