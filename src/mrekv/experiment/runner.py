@@ -168,8 +168,9 @@ class _Context:
             if path not in self.loaded:
                 from mrekv.models import load_lm
 
-                self.loaded.clear()  # one model in memory at a time
-                self.lm_data.clear()
+                if len(self.loaded) >= 2:  # keep at most two models in memory
+                    gone = self.loaded.pop(next(iter(self.loaded)))[0]
+                    self.lm_data = {k: v for k, v in self.lm_data.items() if v.model is not gone}
                 self.loaded[path] = load_lm(path)
             loaded = self.loaded[path]
             data = self.datasets[dataset]
@@ -367,6 +368,9 @@ def run_experiment(
         mine = {g for i, g in enumerate(groups) if i % shard[1] == shard[0]}
         cells = [(c, k) for c, k in cells if (c.dataset, c.model) in mine]
     pending = [(cell, key) for cell, key in cells if key not in done]
+    # run a (dataset, model) group's cells together: one model load and LM cache per group
+    groups = {g: i for i, g in enumerate(dict.fromkeys((c.dataset, c.model) for c, _ in pending))}
+    pending.sort(key=lambda ck: groups[(ck[0].dataset, ck[0].model)])
     ctx.progress = progress
     bar = tqdm(pending, desc=config.name, unit="cell", disable=not progress, dynamic_ncols=True)
     for cell, key in bar:
