@@ -74,8 +74,11 @@ _LAZY = {
     "PromptClassifier": "mrekv.prompt.classifier",
     "FineTuneClassifier": "mrekv.finetune",
     "load_masked_lm": "mrekv.models",
+    "load_lm": "mrekv.models",
+    "convert_gguf": "mrekv.gguf",
     "load_classifier": "mrekv.prompt.saving",
     "make_tiny_mlm": "mrekv.models",
+    "make_tiny_causal_lm": "mrekv.tiny_causal",
     "classification_metrics": "mrekv.metrics",
     # experiments and the embedding verbalizer
     "ExperimentConfig": "mrekv.experiment.config",
@@ -124,6 +127,7 @@ __all__ = [
     "build_mre_examples",
     "build_report",
     "classification_metrics",
+    "convert_gguf",
     "default_template",
     "few_shot_split",
     "filter_by_vocab",
@@ -135,8 +139,10 @@ __all__ = [
     "load_config",
     "load_corpus",
     "load_classifier",
+    "load_lm",
     "load_masked_lm",
     "load_mmm",
+    "make_tiny_causal_lm",
     "make_tiny_mlm",
     "mine_label_words",
     "parse_mmm_record",
@@ -185,11 +191,13 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from mrekv.experiment.report import build_report
     from mrekv.experiment.runner import run_experiment
     from mrekv.finetune import FineTuneClassifier
+    from mrekv.gguf import convert_gguf
     from mrekv.metrics import classification_metrics
-    from mrekv.models import load_masked_lm, make_tiny_mlm
+    from mrekv.models import load_lm, load_masked_lm, make_tiny_mlm
     from mrekv.prompt.classifier import PromptClassifier
     from mrekv.prompt.saving import load_classifier
     from mrekv.prompt.template import EncodedPrompt, Template, default_template
+    from mrekv.tiny_causal import make_tiny_causal_lm
     from mrekv.tokenizers import get_tokenizer
     from mrekv.verbalizer.base import Verbalizer, verbalizer_from_config
     from mrekv.verbalizer.io import read_kpt, read_label_words, write_kpt, write_label_words

@@ -17,6 +17,8 @@ from typing import Any
 from mrekv._version import __version__
 from mrekv.data.example import guess_lang
 from mrekv.errors import MrekvError
+from mrekv.models import BACKBONES
+from mrekv.tiny_causal import KINDS as CAUSAL_KINDS
 
 # --------------------------------------------------------------------------- inputs
 
@@ -177,20 +179,27 @@ def cmd_datasets(args: argparse.Namespace) -> int:
 
 
 def _make_classifier(args: argparse.Namespace) -> Any:
+    from mrekv.errors import ConfigError
     from mrekv.prompt.classifier import PromptClassifier
 
     verbalizer: Any = None
     if args.label_words:
         from mrekv.verbalizer.io import read_label_words
+        from mrekv.verbalizer.knowledgeable import KnowledgeableVerbalizer
 
-        verbalizer = read_label_words(args.label_words)
+        label_words = read_label_words(args.label_words)
         if args.top_k:
-            verbalizer = verbalizer.top(args.top_k)
+            label_words = label_words.top(args.top_k)
+        verbalizer = KnowledgeableVerbalizer(label_words, aggregate=args.aggregate or "first")
+    elif args.aggregate:
+        raise ConfigError("--aggregate scores label words: pass --label-words too")
     return PromptClassifier(
         args.model,
         template=args.template,
         verbalizer=verbalizer,
         lang=args.lang,
+        backbone=args.backbone,
+        train_mode=args.train_mode,
         epochs=args.epochs,
         batch_size=args.batch_size,
         learning_rate=args.learning_rate,
@@ -205,7 +214,12 @@ def cmd_train(args: argparse.Namespace) -> int:
     texts, labels = _read_labelled(args.train, args.lang)
     dev = _read_labelled(args.dev, args.lang) if args.dev else (None, None)
     if args.finetune:
+        from mrekv.errors import ConfigError
         from mrekv.finetune import FineTuneClassifier
+
+        if args.train_mode != "full" or args.aggregate:
+            raise ConfigError("--finetune trains a classification head on the whole model: "
+                              "--train-mode frozen and --aggregate do not apply")
 
         clf: Any = FineTuneClassifier(
             args.model, epochs=args.epochs, batch_size=args.batch_size,
@@ -223,12 +237,30 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_tiny_model(args: argparse.Namespace) -> int:
-    from mrekv.models import make_tiny_mlm
-
     texts = [t for path in args.texts for t in _read_texts(path)] if args.texts else None
-    out = make_tiny_mlm(args.out, texts, tokenizer_from=args.tokenizer_from,
-                        hidden=args.hidden, layers=args.layers, seed=args.seed)
-    print(f"wrote a tiny RANDOM masked LM (it knows no language) to {out}", file=sys.stderr)
+    if args.kind == "masked":
+        from mrekv.models import make_tiny_mlm
+
+        out = make_tiny_mlm(args.out, texts, tokenizer_from=args.tokenizer_from,
+                            hidden=args.hidden, layers=args.layers, seed=args.seed)
+        what = "masked LM"
+    else:
+        from mrekv.tiny_causal import make_tiny_causal_lm
+
+        if (texts is None) == (args.tokenizer_from is None):
+            raise MrekvError("tiny-model needs exactly one of --texts and --tokenizer-from")
+        out = make_tiny_causal_lm(args.out, kind=args.kind, texts=texts,
+                                  tokenizer_from=args.tokenizer_from, hidden=args.hidden,
+                                  layers=args.layers, seed=args.seed)
+        what = f"causal LM ({args.kind})"
+    print(f"wrote a tiny RANDOM {what} (it knows no language) to {out}", file=sys.stderr)
+    return 0
+
+
+def cmd_convert(args: argparse.Namespace) -> int:
+    from mrekv.gguf import convert_gguf
+
+    print(convert_gguf(args.gguf, cache_dir=args.cache_dir))
     return 0
 
 
@@ -268,7 +300,11 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 def cmd_experiment_run(args: argparse.Namespace) -> int:
     from mrekv.experiment.runner import run_experiment
 
-    overrides = {"model": args.model} if args.model else {}
+    overrides: dict[str, Any] = {"model": args.model} if args.model else {}
+    if args.shard is not None:
+        overrides["shard"] = args.shard
+    if args.methods is not None:
+        overrides["methods"] = args.methods
     path = run_experiment(args.config, output=args.output, resume=not args.no_resume,
                           progress=not args.quiet, **overrides)
     print(Path(path).resolve())
@@ -285,6 +321,30 @@ def cmd_experiment_report(args: argparse.Namespace) -> int:
 # --------------------------------------------------------------------------- parser
 
 
+def _shard(value: str) -> tuple[int, int]:
+    """``"I/N"`` -> ``(I, N)`` with ``0 <= I < N`` (an argparse type)."""
+    index, sep, count = value.partition("/")
+    try:
+        i, n = int(index), int(count)
+    except ValueError:
+        i, n = -1, 0
+    if not sep or not 0 <= i < n:
+        raise argparse.ArgumentTypeError(
+            f"expected I/N with 0 <= I < N (e.g. 0/4 for the first of 4 shards), got {value!r}"
+        )
+    return i, n
+
+
+def _methods(value: str) -> list[str]:
+    """``"M1,M2"`` -> ``["M1", "M2"]`` (an argparse type)."""
+    names = [name.strip() for name in value.split(",")]
+    if not all(names):
+        raise argparse.ArgumentTypeError(
+            f"expected comma-separated method names (e.g. kpt,manual), got {value!r}"
+        )
+    return names
+
+
 def _add_source(p: argparse.ArgumentParser) -> None:
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--input", help="an MMM file (.jsonl or .json)")
@@ -295,7 +355,16 @@ def _add_source(p: argparse.ArgumentParser) -> None:
 
 
 def _add_model_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--model", required=True, help="Hub id or local folder of a masked LM")
+    p.add_argument("--model", required=True,
+                   help="Hub id, local folder or .gguf file of a masked or causal LM")
+    p.add_argument("--backbone", default="auto", choices=["auto", *BACKBONES],
+                   help="the model's kind; auto reads it from its config (default: %(default)s)")
+    p.add_argument("--train-mode", default="full", choices=["full", "frozen"],
+                   help="full: train the LM and the verbalizer; frozen: only the verbalizer, "
+                        "on LM outputs computed once per text (default: %(default)s)")
+    p.add_argument("--aggregate", choices=["first", "mean", "max", "multi-mask", "exact"],
+                   help="how multi-token label words are scored (with --label-words; exact: "
+                        "teacher forcing, causal LMs only; default: first)")
     p.add_argument("--template", help="template text with {text} and {mask}")
     p.add_argument("--label-words", help="label-word file (mrekv JSON or KPT .txt/.json)")
     p.add_argument("--top-k", type=int, help="keep the k best label words per class")
@@ -377,7 +446,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("kind", choices=["mmm", "corpora"])
     p.set_defaults(func=cmd_datasets)
 
-    p = sub.add_parser("train", help="prompt-tune (or fine-tune) a masked LM and save it")
+    p = sub.add_parser("train", help="prompt-tune (or fine-tune) a masked or causal LM, save it")
     _add_model_args(p)
     p.add_argument("--train", required=True, help="MMM or TSV (label<TAB>text) file")
     p.add_argument("--dev", help="MMM or TSV dev file (best-dev checkpoint)")
@@ -386,14 +455,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True)
     p.set_defaults(func=cmd_train)
 
-    p = sub.add_parser("tiny-model", help="write a tiny random masked LM for smoke tests")
+    p = sub.add_parser("tiny-model", help="write a tiny random masked or causal LM for smoke tests")
     p.add_argument("--out", required=True)
-    p.add_argument("--texts", nargs="*", help="files whose texts train its WordPiece vocabulary")
+    p.add_argument("--kind", default="masked", choices=["masked", *CAUSAL_KINDS],
+                   help="masked: BERT with WordPiece; llama / gemma3 / gpt2: a causal LM with "
+                        "a BPE vocabulary (default: %(default)s)")
+    p.add_argument("--texts", nargs="*", help="files whose texts train its vocabulary")
     p.add_argument("--tokenizer-from", help="reuse this tokenizer folder or Hub id instead")
     p.add_argument("--hidden", type=int, default=32)
     p.add_argument("--layers", type=int, default=2)
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(func=cmd_tiny_model)
+
+    p = sub.add_parser("convert", help="convert a GGUF causal LM once into a cached folder")
+    p.add_argument("--gguf", required=True, help="the .gguf file")
+    p.add_argument("--cache-dir",
+                   help="where converted models go (default: $MREKV_CACHE/gguf, else "
+                        "~/.cache/mrekv/gguf)")
+    p.set_defaults(func=cmd_convert)
 
     p = sub.add_parser("predict", help="predict classes with a saved model")
     p.add_argument("--model-dir", required=True)
@@ -412,6 +491,11 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("config")
     q.add_argument("--output", help="results file (default: from the config)")
     q.add_argument("--model", help="override the config's model id")
+    q.add_argument("--shard", type=_shard, metavar="I/N",
+                   help="run only shard I of N (0-based) of the cells, e.g. 0/4 "
+                        "(default: all cells)")
+    q.add_argument("--methods", type=_methods, metavar="M1,M2",
+                   help="run only these methods of the config (default: all of them)")
     q.add_argument("--no-resume", action="store_true")
     q.add_argument("--quiet", action="store_true")
     q.set_defaults(func=cmd_experiment_run)
@@ -442,7 +526,7 @@ def _quiet_hub_libraries() -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``mrekv`` command line; return the exit status."""
     args = build_parser().parse_args(argv)
-    if args.command in {"train", "predict", "evaluate", "experiment", "tiny-model"}:
+    if args.command in {"train", "predict", "evaluate", "experiment", "tiny-model", "convert"}:
         _quiet_hub_libraries()
     try:
         return int(args.func(args) or 0)

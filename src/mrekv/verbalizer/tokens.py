@@ -77,8 +77,9 @@ def tokenize_word(tokenizer: Any, word: str, *, leading_space: LeadingSpace = Tr
     if leading_space == "auto":
         leading_space = _spaced_script(word)
     if not leading_space and tokenizer.mask_token is None:
-        # no mask to anchor on (causal tokenizers): the word's own tokenization
-        ids = list(tokenizer(word, add_special_tokens=False)["input_ids"])
+        # no mask to anchor on (causal tokenizers): anchor on another special token, since
+        # SentencePiece tokenizers that mark a text's start ("▁很好") would add a space
+        ids = _glued_ids(tokenizer, word)
     elif leading_space:
         ids = list(tokenizer(" " + word, add_special_tokens=False)["input_ids"])
     else:
@@ -91,6 +92,19 @@ def tokenize_word(tokenizer: Any, word: str, *, leading_space: LeadingSpace = Tr
     if unk is not None and all(i == unk for i in ids):
         return []
     return ids
+
+
+def _glued_ids(tokenizer: Any, word: str) -> list[int]:
+    """``word``'s ids right after a special token (EOS, BOS, pad or unknown), without it."""
+    for anchor in (tokenizer.eos_token, tokenizer.bos_token, tokenizer.pad_token,
+                   tokenizer.unk_token):
+        if not isinstance(anchor, str):
+            continue
+        anchor_id = tokenizer.convert_tokens_to_ids(anchor)
+        ids = list(tokenizer(anchor + word, add_special_tokens=False)["input_ids"])
+        if ids and ids[0] == anchor_id:
+            return ids[1:]
+    return list(tokenizer(word, add_special_tokens=False)["input_ids"])
 
 
 def tokenize_words(
