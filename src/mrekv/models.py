@@ -193,7 +193,7 @@ def detect_backbone(model_or_config: Any) -> Backbone:
     for name in names:
         if name.endswith("ForMaskedLM"):
             return "masked"
-        if name.endswith(("ForCausalLM", "LMHeadModel", "ForConditionalGeneration")):
+        if name.endswith(("ForCausalLM", "LMHeadModel")):
             return "causal"
     if getattr(config, "is_decoder", False) or getattr(config, "model_type", "") in (
         "gpt2", "llama", "gemma", "gemma2", "gemma3_text", "qwen2", "mistral", "phi3",
@@ -261,10 +261,9 @@ def load_lm(
         backbone = detect_backbone(
             AutoConfig.from_pretrained(name, trust_remote_code=trust_remote_code)
         )
-    if backbone == "causal":
-        from transformers import AutoModelForCausalLM as auto_class
-    else:
-        from transformers import AutoModelForMaskedLM as auto_class
+    from transformers import AutoModelForCausalLM, AutoModelForMaskedLM
+
+    auto_class: Any = AutoModelForCausalLM if backbone == "causal" else AutoModelForMaskedLM
     tokenizer = load_tokenizer(name, trust_remote_code=trust_remote_code,
                                **(tokenizer_kwargs or {}))
     model = auto_class.from_pretrained(name, trust_remote_code=trust_remote_code, **model_kwargs)

@@ -369,8 +369,8 @@ def run_experiment(
         cells = [(c, k) for c, k in cells if (c.dataset, c.model) in mine]
     pending = [(cell, key) for cell, key in cells if key not in done]
     # run a (dataset, model) group's cells together: one model load and LM cache per group
-    groups = {g: i for i, g in enumerate(dict.fromkeys((c.dataset, c.model) for c, _ in pending))}
-    pending.sort(key=lambda ck: groups[(ck[0].dataset, ck[0].model)])
+    order = {g: i for i, g in enumerate(dict.fromkeys((c.dataset, c.model) for c, _ in pending))}
+    pending.sort(key=lambda ck: order[(ck[0].dataset, ck[0].model)])
     ctx.progress = progress
     bar = tqdm(pending, desc=config.name, unit="cell", disable=not progress, dynamic_ncols=True)
     for cell, key in bar:

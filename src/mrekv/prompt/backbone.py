@@ -135,6 +135,12 @@ def _module_class() -> type:
                     self.mask_inputs(input_ids, attention_mask, positions)
                 )
             plan = self.exact_plan()
+            if plan.prefixes.shape[0] == 0:  # every word is one token: exact == first, batched
+                from mrekv.verbalizer.tokens import word_log_probs
+
+                logits = self.mask_inputs(input_ids, attention_mask, positions)
+                return word_log_probs(logits, self.verbalizer.token_ids,
+                                      self.verbalizer.token_mask, "first")
             rows = [
                 exact_word_log_probs(self.mlm, input_ids[b, : int(positions[b, 0]) + 1], plan)
                 for b in range(input_ids.shape[0])

@@ -148,7 +148,7 @@ class PromptClassifier:
             if tokenizer is None:
                 raise ConfigError("pass tokenizer= together with a loaded model object")
             self.model_, self.tokenizer_ = model, tokenizer
-            self.backbone_ = detect_backbone(model) if backbone == "auto" else backbone
+            self.backbone_ = detect_backbone(model) if backbone == "auto" else backbone  # type: ignore[assignment]
         if self.backbone_ not in ("masked", "causal"):
             raise ConfigError(unknown_choice("backbone", backbone, ("auto", "masked", "causal")))
         if self.tokenizer_.pad_token_id is None:  # GPT-2-style: pads sit after the read position

@@ -44,6 +44,8 @@ def _feature_module(features: torch.Tensor, verbalizer: Any) -> Any:
     from torch import nn
 
     class FeatureModule(nn.Module):
+        features: torch.Tensor
+
         def __init__(self) -> None:
             super().__init__()
             self.verbalizer = verbalizer
