@@ -15,9 +15,10 @@ def fakes():
     """The fakes module, installed for this test (the patches are undone afterwards)."""
     import fakes as module
 
+    import mrekv.experiment.datasets as datasets
     import mrekv.experiment.methods as methods
 
-    saved = (methods._read_mmm, methods.run_probe)
+    saved = (datasets._read_mmm, methods.run_probe)
     module.install()
     yield module
-    methods._read_mmm, methods.run_probe = saved
+    datasets._read_mmm, methods.run_probe = saved

@@ -59,11 +59,12 @@ def fake_mine(examples, method, top_k, *, classes, **_):
 
 def install(cell_seconds: float = 0.0) -> None:
     global CELL_SECONDS
+    import mrekv.experiment.datasets as datasets
     import mrekv.experiment.methods as methods
 
 
     CELL_SECONDS = cell_seconds
-    methods._read_mmm = read_simple
+    datasets._read_mmm = read_simple
     methods.run_probe = fake_probe
 
 

@@ -41,6 +41,15 @@ from typing import Any, Literal
 
 from mrekv.data.example import LANGS, Family
 from mrekv.errors import ConfigError, unknown_choice
+from mrekv.experiment.sections import (
+    EmbeddingConfig,
+    KnowledgeConfig,
+    MiningConfig,
+    ModelConfig,
+    PathsConfig,
+    SetFitConfig,
+    TrainingConfig,
+)
 
 MethodFamily = Literal["prompt", "finetune", "probe", "embedding", "lm", "lm-exact", "peer"]
 WORD_SOURCES = ("manual", "kpt", "mre-frequency", "mre-best")
@@ -48,7 +57,6 @@ PROMPT_VERBALIZERS = (*WORD_SOURCES, "soft")
 PROXIES = ("probe", "embedding")
 LM_FAMILIES = ("lm", "lm-exact")
 PEERS = ("setfit",)
-MINING_METHODS = ("frequency", "tfidf", "pmi", "chi2")
 SOURCES = ("mmm", "corpus", "catalog")
 WORD_LABELS = ("auto", "gold", "family")
 
@@ -186,177 +194,6 @@ class DatasetConfig:
                 f"dataset {self.name!r}: knowledge = 'test' would mine label words from the "
                 "evaluation data (leakage); use 'train', 'dev' or a separate file"
             )
-
-
-@dataclass(frozen=True)
-class TrainingConfig:
-    """Settings of the prompt / fine-tuning classifiers and of calibration."""
-
-    epochs: int = 5
-    batch_size: int = 8
-    learning_rate: float = 3e-5
-    max_length: int = 128
-    device: str | None = None
-    calibration_size: int = 200
-    verbalizer_learning_rate: float = 1e-2
-    eval_batch_size: int = 16
-
-    def __post_init__(self) -> None:
-        for key in ("epochs", "batch_size", "max_length", "calibration_size", "eval_batch_size"):
-            if getattr(self, key) < 1:
-                raise ConfigError(f"training.{key} must be >= 1, got {getattr(self, key)}")
-        if self.learning_rate <= 0:
-            raise ConfigError(f"training.learning_rate must be > 0, got {self.learning_rate}")
-
-
-@dataclass(frozen=True)
-class MiningConfig:
-    """How label words are mined from the knowledge split.
-
-    Args:
-        best_method: the method behind ``mre-best``, or ``"auto"``: chosen with
-            ``select_top_k`` on a held-out part of the knowledge split
-            (:mod:`mrekv.verbalizer.selection`), by the LM's calibrated zero-shot
-            macro-F1 in ``lm`` cells and by the model-free probe elsewhere.
-        top_k: label words kept per class (the paper's WLI-KV keeps 100).
-        min_count: a word must occur at least this often with the class.
-        select_top_k: the k values ``"auto"`` chooses among.
-        held_out: the fraction of the knowledge split held out for ``"auto"``.
-        max_held_out: at most this many held-out texts are scored.
-    """
-
-    best_method: str = "tfidf"
-    top_k: int = 100
-    min_count: int = 1
-    select_top_k: tuple[int, ...] = (10, 25, 50, 100)
-    held_out: float = 0.3
-    max_held_out: int = 300
-
-    def __post_init__(self) -> None:
-        if self.best_method not in (*MINING_METHODS, "auto"):
-            raise ConfigError(unknown_choice("mining.best_method", self.best_method,
-                                             (*MINING_METHODS, "auto")))
-        object.__setattr__(self, "select_top_k", tuple(int(k) for k in self.select_top_k))
-        if self.top_k < 1 or self.min_count < 1:
-            raise ConfigError("mining.top_k and mining.min_count must be >= 1")
-
-
-@dataclass(frozen=True)
-class KnowledgeConfig:
-    """How the knowledge split is carved from the training pool when no source is named.
-
-    The split is fixed per dataset (``seed``), so label words are mined once and
-    shared by every cell; few-shot sets are drawn from the rest of the pool.
-    """
-
-    fraction: float = 0.5
-    max_size: int | None = None
-    seed: int = 0
-
-    def __post_init__(self) -> None:
-        if not 0.0 < self.fraction < 1.0:
-            raise ConfigError(f"knowledge.fraction must be in (0, 1), got {self.fraction}")
-        if self.max_size is not None and self.max_size < 1:
-            raise ConfigError(f"knowledge.max_size must be >= 1, got {self.max_size}")
-
-
-@dataclass(frozen=True)
-class EmbeddingConfig:
-    """The embedding proxy (:class:`mrekv.embedding.EmbeddingClassifier`).
-
-    Args:
-        encoder: ``"default"`` (the packaged all-MiniLM-L6-v2), a local folder or a Hub id.
-        mix: weight of the k-shot example mean in the updated prototype: ``"auto"``
-            (``n / (n + prior_shots)`` for a class with n examples) or a number in [0, 1].
-        prior_shots: with ``mix = "auto"``, how many examples the label words are worth.
-        langs: languages the encoder handles (all-MiniLM-L6-v2 is English only).
-        batch_size: texts per encoder batch.
-    """
-
-    encoder: str = "default"
-    mix: float | Literal["auto"] = "auto"
-    prior_shots: float = 8.0
-    langs: tuple[str, ...] = ("en",)
-    batch_size: int = 64
-
-    def __post_init__(self) -> None:
-        if self.mix != "auto" and not (
-            isinstance(self.mix, (int, float)) and 0.0 <= self.mix <= 1.0
-        ):
-            raise ConfigError(f"embedding.mix must be 'auto' or in [0, 1], got {self.mix!r}")
-        if self.prior_shots <= 0:
-            raise ConfigError(f"embedding.prior_shots must be > 0, got {self.prior_shots}")
-        for lang in self.langs:
-            if lang not in LANGS:
-                raise ConfigError(unknown_choice("embedding language", lang, LANGS))
-
-
-@dataclass(frozen=True)
-class SetFitConfig:
-    """The ``peer:setfit`` baseline (:mod:`mrekv.experiment.peer`).
-
-    Args:
-        body: ``"default"`` (the packaged all-MiniLM-L6-v2), a local folder or a Hub id.
-        num_iterations: contrastive pairs of each kind (same / other class) per example.
-        num_epochs: epochs of contrastive body training.
-        batch_size: pairs per body training step.
-        body_learning_rate: learning rate of the body.
-        langs: languages the body handles (all-MiniLM-L6-v2 is English only).
-        device: torch device (default: SetFit's choice, a GPU when there is one).
-    """
-
-    body: str = "default"
-    num_iterations: int = 20
-    num_epochs: int = 1
-    batch_size: int = 16
-    body_learning_rate: float = 2e-5
-    langs: tuple[str, ...] = ("en",)
-    device: str | None = None
-
-    def __post_init__(self) -> None:
-        for key in ("num_iterations", "num_epochs", "batch_size"):
-            if getattr(self, key) < 1:
-                raise ConfigError(f"setfit.{key} must be >= 1, got {getattr(self, key)}")
-        if self.body_learning_rate <= 0:
-            raise ConfigError(f"setfit.body_learning_rate must be > 0, got "
-                              f"{self.body_learning_rate}")
-        for lang in self.langs:
-            if lang not in LANGS:
-                raise ConfigError(unknown_choice("setfit language", lang, LANGS))
-
-
-@dataclass(frozen=True)
-class PathsConfig:
-    """Where the shared assets are (relative to the config file unless absolute)."""
-
-    kpt: str = "$MREKV_KPT"
-    models: str | None = None
-
-
-@dataclass(frozen=True)
-class ModelConfig:
-    """The masked LMs: ``ids`` for every dataset, else ``by_lang[lang]``.
-
-    ``"tiny"`` builds a tiny random MLM (``"tiny-causal"``: a Llama-style causal LM) with a
-    vocabulary trained on the dataset's non-test texts, cached in the output folder.
-    """
-
-    ids: tuple[str, ...] = ()
-    by_lang: Mapping[str, str | tuple[str, ...]] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        for lang in self.by_lang:
-            if lang not in LANGS:
-                raise ConfigError(unknown_choice("model.by_lang language", lang, LANGS))
-
-    def for_lang(self, lang: str) -> tuple[str, ...]:
-        """The model ids a dataset in ``lang`` runs with."""
-        if self.ids:
-            return tuple(self.ids)
-        if lang in self.by_lang:
-            value = self.by_lang[lang]
-            return (value,) if isinstance(value, str) else tuple(value)
-        raise ConfigError(f"no model for language {lang!r}: set model.ids or model.by_lang.{lang}")
 
 
 @dataclass(frozen=True)

@@ -280,3 +280,63 @@ class LMDataset:
                 for ws in lw.as_lists():
                     words.update(ws)
         return self._cache("exact", sorted(words))
+
+
+def run_lm(spec: Any, label_words: LabelWords | None, state: LMDataset, data: Any,
+           split: Any, exp: Any) -> Any:
+    """A frozen-LM cell from cached word scores (:mod:`mrekv.experiment.lm_cells`)."""
+    from mrekv.experiment.methods import CellOutcome, _metrics
+    from mrekv.prompt.training import TrainingArgs, label_indices
+
+    assert label_words is not None
+    corpus, t = data.corpus, exp.training
+    aggregate = "exact" if spec.family == "lm-exact" else "first"
+    start = time.perf_counter()
+    cache = state.exact_cache() if aggregate == "exact" else state.first_cache()
+    lm_before = cache.seconds
+    verbalizer = build_verbalizer(str(spec.words), label_words, aggregate, state.tokenizer)
+    train = dev = None
+    if split.train:
+        train = (split.texts(corpus, "train"),
+                 label_indices(split.labels(corpus, "train"), data.classes))
+        dev = (split.texts(corpus, "dev"), label_indices(split.labels(corpus, "dev"), data.classes))
+    args = TrainingArgs(learning_rate=t.learning_rate,
+                        head_learning_rate=t.verbalizer_learning_rate,
+                        epochs=t.epochs, batch_size=t.batch_size, seed=split.seed)
+    predicted, history = evaluate_words(
+        cache, verbalizer, test_texts=split.texts(corpus, "test"),
+        calibration_texts=state.calibration if spec.calibrated else None,
+        train=train, dev=dev, args=args,
+    )
+    names = [data.classes[i] for i in predicted]
+    done = time.perf_counter()
+    outcome = CellOutcome(
+        _metrics(split.labels(corpus, "test"), names, data.classes),
+        verbalizer.words_kept(),
+        {"lm_pass_s": cache.seconds - lm_before,
+         "verbalizer_s": done - start - (cache.seconds - lm_before)},
+    )
+    outcome.metrics["trained_steps"] = max((h.get("step", 0) for h in history), default=0)
+    outcome.metrics.update(token_overlap(verbalizer))
+    return outcome
+
+
+def token_overlap(verbalizer: Any) -> dict[str, float]:
+    """How much a verbalizer's words collide at the first sub-token (why words can fail).
+
+    Returns:
+        ``shared_first_token``: the share of kept words whose first sub-token also starts a
+        kept word of another class (first-token scoring cannot tell them apart), and
+        ``multi_token``: the share of kept words with more than one sub-token.
+    """
+    active = verbalizer.active().cpu().tolist()
+    ids = verbalizer.word_token_ids
+    firsts: dict[int, set[int]] = {}
+    for w, keep in enumerate(active):
+        if keep and ids[w]:
+            firsts.setdefault(ids[w][0], set()).add(verbalizer.word_class[w])
+    kept = [w for w, keep in enumerate(active) if keep and ids[w]]
+    shared = sum(len(firsts[ids[w][0]]) > 1 for w in kept)
+    multi = sum(len(ids[w]) > 1 for w in kept)
+    n = max(len(kept), 1)
+    return {"shared_first_token": round(shared / n, 4), "multi_token": round(multi / n, 4)}

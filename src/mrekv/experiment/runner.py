@@ -160,7 +160,7 @@ class _Context:
     def lm_dataset(self, dataset: str, model: str, template: str) -> Any:
         """The shared frozen-LM state of a (dataset, model, template) (see lm_cells)."""
         from mrekv.experiment.lm_cells import LMDataset
-        from mrekv.experiment.methods import lm_template
+        from mrekv.experiment.templates import lm_template
 
         key = (dataset, model, template)
         if key not in self.lm_data:
@@ -210,6 +210,7 @@ class _Context:
 
 def _execute(cell: Cell, ctx: _Context) -> dict[str, Any]:
     from mrekv.experiment import methods
+    from mrekv.experiment.lm_cells import run_lm
 
     config = ctx.config
     data = ctx.datasets[cell.dataset]
@@ -224,7 +225,7 @@ def _execute(cell: Cell, ctx: _Context) -> dict[str, Any]:
     if spec.family in ("lm", "lm-exact"):
         state = ctx.lm_dataset(cell.dataset, str(cell.model), str(cell.template))
         label_words = state.label_words(str(spec.words))
-        outcome = methods.run_lm(spec, label_words, state, data, split, config)
+        outcome = run_lm(spec, label_words, state, data, split, config)
         if spec.words == "mre-best" and state.selection is not None:
             extra["selection"] = state.selection
         extra["calibration_source"] = "knowledge split (unlabeled), fixed per dataset"
