@@ -133,6 +133,25 @@ def selection_table(records: Sequence[dict[str, Any]]) -> list[str]:
                    "held-out macro-F1", "frequency at that k"], rows)
 
 
+def peer_table(records: Sequence[dict[str, Any]]) -> list[str]:
+    """SetFit (``peer:setfit``) beside the calibrated frozen-LM verbalizers, same splits."""
+    cells: dict[tuple[Any, ...], list[float]] = defaultdict(list)
+    for r in records:
+        if r.get("family") == "peer" or (r.get("family") == "lm" and r.get("calibrated")):
+            name = r["method"] if r.get("family") == "peer" else \
+                f"{r['verbalizer']} ({str(r['model']).split(':')[-1]})"
+            cells[(r["lang"], r["dataset"], r["shots"], name)].append(
+                float(r["metrics"]["macro_f1"]))
+    peers = sorted({k[:3] for k in cells if k[3].startswith("peer:") and k[2] > 0})
+    if not peers:
+        return []
+    names = sorted({k[3] for k in cells if k[:3] in set(peers)})
+    rows = [[lang, dataset, shots,
+             *(_mean(cells.get((lang, dataset, shots, n), [])) for n in names)]
+            for lang, dataset, shots in peers]
+    return _table(["lang", "dataset", "shots", *names], rows)
+
+
 def _table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> list[str]:
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
@@ -159,6 +178,11 @@ def lm_sections(records: Sequence[dict[str, Any]]) -> list[str]:
     if exact:
         lines += ["### Exact multi-token scoring vs first sub-token (zero-shot, calibrated)",
                   "", *exact]
+    peers = peer_table(records)
+    if peers:
+        lines += ["### Against a peer: SetFit on all-MiniLM-L6-v2 (same few-shot splits)", "",
+                  "Macro-F1 (%, mean over seeds); mrekv columns are calibrated frozen-LM cells.",
+                  "", *peers]
     overlap = overlap_table(lm)
     if overlap:
         lines += ["### Why label words fail: first sub-tokens shared between classes", "",
