@@ -19,19 +19,24 @@ SCRIPT = textwrap.dedent(
     import json, os, sys
     sys.path[:0] = [sys.argv[3]]
     import torch.distributed as dist
-    from transformers import AutoModelForMaskedLM, AutoTokenizer
+    from transformers import AutoModelForCausalLM, AutoModelForMaskedLM, AutoTokenizer
     from _prompt_standins import KEYWORDS, VERBALIZER_WORDS, StandInVerbalizer, synthetic_task
     from mrekv.prompt.classifier import PromptClassifier
     from mrekv.prompt.template import Template
 
     if "RANK" in os.environ:
         dist.init_process_group("gloo")
-    folder, out = sys.argv[1], sys.argv[2]
+    folder, out, kind = sys.argv[1], sys.argv[2], sys.argv[4]
     # no dropout: then the two-process gradients must equal the one-process ones
-    model = AutoModelForMaskedLM.from_pretrained(
-        folder, hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0)
+    if kind == "causal":  # Llama-style: no dropout by default; the label word is the next token
+        model = AutoModelForCausalLM.from_pretrained(folder)
+        template = Template("{text} It was {mask}")
+    else:
+        model = AutoModelForMaskedLM.from_pretrained(
+            folder, hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0)
+        template = Template("{text} It was {mask}.")
     tok = AutoTokenizer.from_pretrained(folder)
-    clf = PromptClassifier(model, tokenizer=tok, template=Template("{text} It was {mask}."),
+    clf = PromptClassifier(model, tokenizer=tok, template=template,
                            verbalizer=StandInVerbalizer(list(KEYWORDS), VERBALIZER_WORDS),
                            learning_rate=3e-3, verbalizer_learning_rate=1e-2, epochs=12,
                            batch_size=8, progress=False, device="cpu", seed=3)
@@ -57,21 +62,23 @@ def run(args, env):
 
 
 @pytest.mark.skipif(not torch.distributed.is_available(), reason="no torch.distributed")
-def test_two_process_training_matches_one_process(tiny_mlm_dir, tmp_path):
+@pytest.mark.parametrize("kind", ["masked", "causal"])
+def test_two_process_training_matches_one_process(tiny_mlm_dir, tiny_causal, tmp_path, kind):
     script = tmp_path / "train.py"
     script.write_text(SCRIPT)
-    folder = str(tiny_mlm_dir("en"))
+    folder = str(tiny_mlm_dir("en") if kind == "masked" else tiny_causal["llama"])
     env = {**os.environ, "OMP_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false"}
     single, double = tmp_path / "single.json", tmp_path / "double.json"
-    run([sys.executable, str(script), folder, str(single), str(HERE)], env)
+    run([sys.executable, str(script), folder, str(single), str(HERE), kind], env)
     run(
         [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
-         str(script), folder, str(double), str(HERE)],
+         str(script), folder, str(double), str(HERE), kind],
         env,
     )
     one, two = json.loads(single.read_text()), json.loads(double.read_text())
     assert (one["world"], two["world"]) == (1, 2)
-    assert one["accuracy"] >= 0.95 and two["accuracy"] >= 0.95
+    floor = 0.95 if kind == "masked" else 0.8  # the tiny random Llama learns it less well
+    assert one["accuracy"] >= floor and two["accuracy"] >= floor
     assert one["predictions"] == two["predictions"]
     # same global batches and exact gradient scaling: losses agree to float noise
     assert two["losses"] == pytest.approx(one["losses"], rel=1e-3, abs=1e-4)
