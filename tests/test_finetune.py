@@ -75,8 +75,8 @@ def test_save_load_round_trip_and_kind_check(en_dir, task, tmp_path):
     loaded = FineTuneClassifier.from_pretrained(tmp_path / "ft", progress=False, device="cpu")
     assert loaded.classes_ == ("sports", "food", "music")
     assert np.array_equal(loaded.predict_proba(test_x), clf.predict_proba(test_x))
+    from mrekv.classifiers import load_classifier
     from mrekv.prompt.classifier import PromptClassifier
-    from mrekv.prompt.saving import load_classifier
 
     assert isinstance(load_classifier(tmp_path / "ft", progress=False), FineTuneClassifier)
 

@@ -67,7 +67,7 @@ _LAZY = {
     "EncodedPrompt": "mrekv.prompt.template",
     "default_template": "mrekv.prompt.template",
     "Verbalizer": "mrekv.verbalizer.base",
-    "verbalizer_from_config": "mrekv.verbalizer.base",
+    "verbalizer_from_config": "mrekv.verbalizer.registry",
     "ManualVerbalizer": "mrekv.verbalizer.manual",
     "KnowledgeableVerbalizer": "mrekv.verbalizer.knowledgeable",
     "SoftVerbalizer": "mrekv.verbalizer.soft",
@@ -76,7 +76,7 @@ _LAZY = {
     "load_masked_lm": "mrekv.models",
     "load_lm": "mrekv.models",
     "convert_gguf": "mrekv.gguf",
-    "load_classifier": "mrekv.prompt.saving",
+    "load_classifier": "mrekv.classifiers",
     "make_tiny_mlm": "mrekv.models",
     "make_tiny_causal_lm": "mrekv.tiny_causal",
     "classification_metrics": "mrekv.metrics",
@@ -173,6 +173,7 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
+    from mrekv.classifiers import load_classifier
     from mrekv.data.catalog import MMM_DATASETS, MMMDataset, get_mmm_dataset, load_mmm
     from mrekv.data.corpora import CorpusInfo, list_corpora, load_corpus
     from mrekv.data.corpus import Corpus
@@ -195,15 +196,15 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from mrekv.metrics import classification_metrics
     from mrekv.models import load_lm, load_masked_lm, make_tiny_mlm
     from mrekv.prompt.classifier import PromptClassifier
-    from mrekv.prompt.saving import load_classifier
     from mrekv.prompt.template import EncodedPrompt, Template, default_template
     from mrekv.tiny_causal import make_tiny_causal_lm
     from mrekv.tokenizers import get_tokenizer
-    from mrekv.verbalizer.base import Verbalizer, verbalizer_from_config
+    from mrekv.verbalizer.base import Verbalizer
     from mrekv.verbalizer.io import read_kpt, read_label_words, write_kpt, write_label_words
     from mrekv.verbalizer.knowledgeable import KnowledgeableVerbalizer
     from mrekv.verbalizer.manual import ManualVerbalizer
     from mrekv.verbalizer.mining import MiningConfig, mine_label_words
     from mrekv.verbalizer.probe import ProbeResult, probe_label_words
+    from mrekv.verbalizer.registry import verbalizer_from_config
     from mrekv.verbalizer.soft import SoftVerbalizer
     from mrekv.verbalizer.vocab import VocabReport, filter_by_vocab

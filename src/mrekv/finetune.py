@@ -19,27 +19,17 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Sequence
-from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
 from mrekv.errors import ConfigError, SaveFormatError
 from mrekv.prompt import saving
-from mrekv.prompt.batching import collate
-from mrekv.prompt.training import (
-    TrainingArgs,
-    is_main_process,
-    label_indices,
-    param_groups,
-    predict_scores,
-    seed_everything,
-    train,
-)
+from mrekv.prompt.estimator import BaseClassifier, Inputs, ensure_pad_token
+from mrekv.prompt.training import seed_everything
 
 if TYPE_CHECKING:  # pragma: no cover
     import torch
+    from torch import nn
 
 
 def _match_pad_token(model: Any, tokenizer: Any) -> None:
@@ -53,13 +43,7 @@ def _match_pad_token(model: Any, tokenizer: Any) -> None:
     Raises:
         ConfigError: the tokenizer has neither a pad nor an EOS token.
     """
-    if tokenizer.pad_token_id is None:
-        if tokenizer.eos_token is None:
-            raise ConfigError(
-                f"the tokenizer {getattr(tokenizer, 'name_or_path', '')!r} has neither a pad "
-                "nor an EOS token; set tokenizer.pad_token before building the classifier"
-            )
-        tokenizer.pad_token = tokenizer.eos_token
+    ensure_pad_token(tokenizer)
     config = model.config
     text_config = config.get_text_config() if hasattr(config, "get_text_config") else config
     text_config.pad_token_id = tokenizer.pad_token_id
@@ -82,7 +66,7 @@ def _sequence_module(model: Any) -> Any:
     return SequenceModule(model)
 
 
-class FineTuneClassifier:
+class FineTuneClassifier(BaseClassifier):
     """Full fine-tuning baseline on ``AutoModelForSequenceClassification``.
 
     Args:
@@ -105,7 +89,13 @@ class FineTuneClassifier:
     Attributes:
         classes_: the class names, in score order.
         history_: per-epoch training loss and dev accuracy of the last ``fit``.
+
+    ``fit`` fine-tunes the whole model; ``save_pretrained`` writes the model,
+    the tokenizer and ``mrekv_config.json`` (kind ``"finetune"``).
     """
+
+    kind = "finetune"
+    not_ready_message = "this FineTuneClassifier has no classes yet: pass classes= or call fit"
 
     def __init__(
         self,
@@ -128,28 +118,10 @@ class FineTuneClassifier:
         trust_remote_code: bool = False,
         progress: bool = True,
     ) -> None:
-        from mrekv.models import load_tokenizer, resolve_device
+        from mrekv.models import load_tokenizer
 
-        self.args = TrainingArgs(
-            learning_rate=learning_rate,
-            head_learning_rate=learning_rate if head_learning_rate is None else head_learning_rate,
-            epochs=epochs,
-            max_steps=max_steps,
-            batch_size=batch_size,
-            eval_batch_size=eval_batch_size,
-            max_length=max_length,
-            warmup_ratio=warmup_ratio,
-            weight_decay=weight_decay,
-            max_grad_norm=max_grad_norm,
-            seed=seed,
-        )
-        self.seed = seed
-        self.progress = progress
+        super().__init__(locals())
         self.trust_remote_code = trust_remote_code
-        self.device_ = resolve_device(device)
-        self.classes_: tuple[str, ...] = ()
-        self.history_: list[dict[str, Any]] = []
-        self.module_: Any = None
         self._source = model
         if isinstance(model, (str, Path)):
             self.tokenizer_ = tokenizer or load_tokenizer(
@@ -160,9 +132,9 @@ class FineTuneClassifier:
         else:
             self.tokenizer_ = tokenizer
         if classes is not None:
-            self._build(tuple(str(c) for c in classes))
+            self._set_classes(tuple(str(c) for c in classes))
 
-    def _build(self, classes: tuple[str, ...]) -> None:
+    def _set_classes(self, classes: tuple[str, ...]) -> None:
         if len(set(classes)) != len(classes) or not classes:
             raise ConfigError(f"classes must be distinct and non-empty, got {list(classes)}")
         if isinstance(self._source, (str, Path)):
@@ -176,6 +148,7 @@ class FineTuneClassifier:
                 label2id={c: i for i, c in enumerate(classes)},
                 trust_remote_code=self.trust_remote_code,
             )
+            seed_everything(self.seed)  # training starts from the seed, not from the head's draws
         else:
             model = self._source
             if model.config.num_labels != len(classes):
@@ -193,11 +166,14 @@ class FineTuneClassifier:
         self._check_ready()
         return self.module_.model
 
-    def _check_ready(self) -> None:
-        if self.module_ is None:
-            raise ConfigError(
-                "this FineTuneClassifier has no classes yet: pass classes= or call fit"
-            )
+    def _head(self) -> nn.Module | None:
+        import torch
+
+        model = self.module_.model
+        head = getattr(model, "classifier", None)
+        if not isinstance(head, torch.nn.Module):
+            head = getattr(model, "score", None)
+        return head if isinstance(head, torch.nn.Module) else None
 
     def _encode(self, texts: Sequence[str]) -> list[list[int]]:
         if isinstance(texts, str):
@@ -205,122 +181,19 @@ class FineTuneClassifier:
         out = self.tokenizer_(list(texts), truncation=True, max_length=self.args.max_length)
         return [list(ids) for ids in out["input_ids"]]
 
-    def _scores(self, ids: Sequence[Sequence[int]]) -> torch.Tensor:
-        return predict_scores(
-            self.module_,
-            ids,
-            pad_id=self.tokenizer_.pad_token_id,
-            batch_size=self.args.eval_batch_size,
-            device=self.device_,
-        )
-
-    def fit(
-        self,
-        texts: Sequence[str],
-        labels: Sequence[str],
-        dev_texts: Sequence[str] | None = None,
-        dev_labels: Sequence[str] | None = None,
-    ) -> FineTuneClassifier:
-        """Fine-tune on labelled texts; with dev data keep the best-dev state. Returns self.
-
-        Raises:
-            ValueError: lengths differ, or labels are not among the classes.
-        """
-        import torch
-
-        if len(texts) != len(labels):
-            raise ValueError(f"{len(texts)} texts but {len(labels)} labels")
-        if (dev_texts is None) != (dev_labels is None):
-            raise ValueError("pass both dev_texts and dev_labels, or neither")
-        if self.module_ is None:
-            self._build(tuple(sorted({str(y) for y in labels})))
-        seed_everything(self.seed)
-        y = label_indices(labels, self.classes_)
-        ids = self._encode(texts)
-        evaluate = None
-        if dev_texts is not None and dev_labels is not None:
-            if len(dev_texts) != len(dev_labels):
-                raise ValueError(f"{len(dev_texts)} dev texts but {len(dev_labels)} dev labels")
-            dev_y = np.asarray(label_indices(dev_labels, self.classes_))
-            dev_ids = self._encode(dev_texts)
-
-            def evaluate() -> float:
-                return float((self._scores(dev_ids).argmax(-1).numpy() == dev_y).mean())
-
-        model = self.module_.model
-        head = getattr(model, "classifier", None)
-        if not isinstance(head, torch.nn.Module):
-            head = getattr(model, "score", None)
-        self.history_ = train(
-            self.module_,
-            param_groups(model, head if isinstance(head, torch.nn.Module) else None, self.args),
-            lengths=[len(x) for x in ids],
-            collate_fn=partial(
-                collate, input_ids=ids, pad_id=self.tokenizer_.pad_token_id, labels=y
-            ),
-            args=self.args,
-            device=self.device_,
-            evaluate=evaluate,
-            progress=self.progress,
-        )
-        return self
-
-    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
-        """Class probabilities, shape (n, n_classes), rows summing to 1."""
-        import torch
-
-        self._check_ready()
-        return torch.softmax(self._scores(self._encode(texts)).double(), dim=-1).numpy()
-
-    def predict(self, texts: Sequence[str]) -> list[str]:
-        """The most probable class of each text."""
-        return [self.classes_[i] for i in self.predict_proba(texts).argmax(axis=1)]
-
-    def score(self, texts: Sequence[str], labels: Sequence[str]) -> float:
-        """Accuracy on ``texts`` against ``labels``."""
-        from mrekv.metrics import accuracy
-
-        return accuracy([str(y) for y in labels], self.predict(texts))
-
-    def save_pretrained(self, path: str | Path) -> None:
-        """Write model (safetensors), tokenizer and ``mrekv_config.json`` (kind "finetune")
-        to folder ``path`` atomically (rank 0 only when distributed)."""
-        from mrekv.models import save_model_weights
-
-        self._check_ready()
-        if not is_main_process():
-            return
-        config = saving.build_config("finetune", self.classes_, self.args.to_config())
-        with saving.atomic_folder(path) as tmp:
-            save_model_weights(self.module_.model, tmp)
-            self.tokenizer_.save_pretrained(str(tmp))
-            saving.write_config(tmp, config)
+    def _ids_positions(self, encoded: list[list[int]]) -> Inputs:
+        return encoded, None
 
     @classmethod
-    def from_pretrained(
-        cls, path: str | Path, *, device: Any = None, progress: bool = True
+    def _from_saved(
+        cls, folder: Path, config: dict[str, Any], config_path: Path, options: dict[str, Any]
     ) -> FineTuneClassifier:
-        """Load a classifier written by :meth:`save_pretrained`.
-
-        Raises:
-            SaveFormatError: a file is missing, corrupted or incompatible (named in the message).
-        """
         from transformers import AutoModelForSequenceClassification
 
-        folder = Path(path)
-        config, config_path, args = saving.open_saved(folder, "finetune")
         tokenizer, model = saving.load_saved_model(folder, AutoModelForSequenceClassification)
         if model.config.num_labels != len(config["classes"]):
             raise SaveFormatError(
                 f"{config_path}: {len(config['classes'])} classes but the model in "
                 f"{folder / 'config.json'} has {model.config.num_labels} labels"
             )
-        kwargs = args.to_config()
-        return cls(
-            model.eval(),
-            tokenizer=tokenizer,
-            classes=config["classes"],
-            device=device,
-            progress=progress,
-            **kwargs,
-        )
+        return cls(model.eval(), tokenizer=tokenizer, classes=config["classes"], **options)

@@ -16,6 +16,7 @@ from _prompt_standins import (
 )
 from mrekv_testing import build_tiny_mlm
 
+from mrekv.classifiers import load_classifier
 from mrekv.errors import SaveFormatError
 from mrekv.prompt import saving
 from mrekv.prompt.classifier import PromptClassifier
@@ -236,8 +237,8 @@ def test_soft_verbalizer_head_round_trips_through_verbalizer_safetensors(hf_toke
 
 
 def test_load_classifier_dispatches_on_the_saved_kind(saved, copy):
-    loaded = saving.load_classifier(saved, progress=False, device="cpu")
+    loaded = load_classifier(saved, progress=False, device="cpu")
     assert isinstance(loaded, PromptClassifier)
     edit_config(copy, lambda d: d.update(kind="svm"))
     with pytest.raises(SaveFormatError, match="unknown kind 'svm'; valid kinds"):
-        saving.load_classifier(copy)
+        load_classifier(copy)

@@ -11,10 +11,10 @@ from _verbalizer_fakes import FakeTokenizer, logits_from_probs
 from mrekv_testing import build_tiny_mlm
 
 from mrekv.errors import ConfigError
-from mrekv.verbalizer.base import verbalizer_from_config
 from mrekv.verbalizer.knowledgeable import KnowledgeableVerbalizer, class_word_weights
 from mrekv.verbalizer.label_words import LabelWord, LabelWords
 from mrekv.verbalizer.manual import ManualVerbalizer
+from mrekv.verbalizer.registry import verbalizer_from_config
 from mrekv.verbalizer.soft import SoftVerbalizer
 
 

@@ -11,20 +11,12 @@ any corpus with the language's word tokenizer (:mod:`mrekv.tokenizers`):
 ``SCPOS:Adj & N`` (``Sentiment Adj and N``)
     both, in text order.
 ``SCPOS:RW`` (``Sentiment Relation Word``)
-    the *relation words*, defined here as follows. Candidates are content words
-    (UPOS NOUN, PROPN, ADJ, VERB or ADV, with at least one letter), compared by
-    lemma. On a **knowledge split** given explicitly (``knowledge=``), never on
-    the texts being labelled, each lemma ``w`` and class ``c`` get the 2×2 table
-    of knowledge texts ``a`` = class ``c`` containing ``w``, ``b`` = other
-    classes containing ``w``, ``c'`` = class ``c`` without ``w``, ``d`` = the
-    rest, and the chi-square statistic with one degree of freedom and no
-    continuity correction, ``N(ad − bc)² / ((a+b)(c'+d)(a+c')(b+d))``. ``w`` is
-    a relation word of ``c`` when it occurs in at least ``min_count`` knowledge
-    texts, is over-represented in ``c`` (``ad > bc``) and its statistic reaches
-    the chi-square critical value of ``p_value`` (3.841 for 0.05; one test per
-    (word, class) pair, uncorrected). A token of a sentence of class ``y`` is a
-    relation word when its lemma is a relation word of ``y``; a sentence whose
-    class the knowledge split lacks gets none.
+    the *relation words*: content words significantly associated with the
+    sentence's class on a **knowledge split** given explicitly
+    (``knowledge=``), never on the texts being labelled; the chi-square test
+    that picks them is in :mod:`mrekv.data.relation_words`. A token of a
+    sentence of class ``y`` is a relation word when its lemma is a relation
+    word of ``y``; a sentence whose class the knowledge split lacks gets none.
 
 The word-level label of every SCPOS item is the sentence's class, and its span
 the token's surface as it appears in the text (``positive;delicious``), as in
@@ -40,12 +32,17 @@ there is no entity tagger here; ``TCREE`` (relation triples) is not built.
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING
 
 from mrekv.data.example import LANGS, Family, MREExample
+from mrekv.data.relation_words import RELATION_UPOS as RELATION_UPOS
+from mrekv.data.relation_words import RelationWords as RelationWords
+from mrekv.data.relation_words import check_lengths, has_letters, word_tokenizer
+from mrekv.data.relation_words import chi_square_2x2 as chi_square_2x2
+from mrekv.data.relation_words import chi_square_critical as chi_square_critical
+from mrekv.data.relation_words import mine_relation_words as mine_relation_words
 from mrekv.errors import ConfigError, CorpusFormatError, unknown_choice
 
 if TYPE_CHECKING:
@@ -57,146 +54,10 @@ FAMILY_UPOS: Mapping[Family, frozenset[str]] = MappingProxyType({
     Family.SCPOS_N: frozenset({"NOUN", "PROPN"}),
     Family.SCPOS_ADJ_N: frozenset({"ADJ", "NOUN", "PROPN"}),
 })
-#: UPOS tags of relation-word candidates (content words).
-RELATION_UPOS = frozenset({"NOUN", "PROPN", "ADJ", "VERB", "ADV"})
 #: Families whose items are gold labels only.
 GOLD_ONLY = frozenset({Family.SCNM, Family.TCONER})
 
 WordLabels = tuple[tuple[str, str], ...]
-
-
-def chi_square_2x2(a: float, b: float, c: float, d: float) -> float:
-    """Chi-square statistic (1 dof, no continuity correction) of the table [[a, b], [c, d]].
-
-    Returns 0 when a row or column of the table is empty.
-
-    Example:
-        >>> chi_square_2x2(4, 0, 0, 4)
-        8.0
-    """
-    n = a + b + c + d
-    denominator = (a + b) * (c + d) * (a + c) * (b + d)
-    if denominator == 0:
-        return 0.0
-    return n * (a * d - b * c) ** 2 / denominator
-
-
-def chi_square_critical(p_value: float) -> float:
-    """The chi-square value (1 dof) exceeded with probability ``p_value``."""
-    if not 0.0 < p_value < 1.0:
-        raise ConfigError(f"p_value must be in (0, 1), got {p_value!r}")
-    from scipy.stats import chi2
-
-    return float(chi2.isf(p_value, 1))
-
-
-@dataclass(frozen=True)
-class RelationWords:
-    """Words significantly associated with each class on a knowledge split.
-
-    Args:
-        words: class -> the lemmas that are relation words of that class.
-        scores: class -> lemma -> chi-square statistic, for the relation words.
-        min_count: the minimum number of knowledge texts a word occurred in.
-        p_value: the significance level used.
-        n_texts: the number of knowledge texts.
-    """
-
-    words: Mapping[str, frozenset[str]]
-    scores: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
-    min_count: int = 3
-    p_value: float = 0.05
-    n_texts: int = 0
-
-    def of(self, label: str) -> frozenset[str]:
-        """The relation words of class ``label`` (empty for an unknown class)."""
-        return self.words.get(label, frozenset())
-
-
-def _letters(word: str) -> bool:
-    return any(ch.isalpha() for ch in word)
-
-
-def _tokenizer(lang: str, tokenizer: WordTokenizer | None) -> WordTokenizer:
-    if tokenizer is not None:
-        return tokenizer
-    from mrekv.tokenizers import get_tokenizer
-
-    return get_tokenizer(lang)
-
-
-def _check_lengths(texts: Sequence[str], labels: Sequence[str], what: str) -> None:
-    if len(texts) != len(labels):
-        raise ConfigError(f"{what}: {len(texts)} texts but {len(labels)} labels")
-
-
-def mine_relation_words(
-    texts: Sequence[str],
-    labels: Sequence[str],
-    lang: str,
-    *,
-    tokenizer: WordTokenizer | None = None,
-    min_count: int = 3,
-    p_value: float = 0.05,
-) -> RelationWords:
-    """Find the relation words of each class on a knowledge split (see the module docstring).
-
-    Args:
-        texts: the knowledge texts (never the data that will be evaluated).
-        labels: their classes.
-        lang: ``"en"``, ``"ja"`` or ``"zh"``.
-        tokenizer: the word tokenizer (default: ``get_tokenizer(lang)``).
-        min_count: the minimum number of knowledge texts a word must occur in.
-        p_value: the significance level of the chi-square test.
-
-    Returns:
-        The relation words per class, with their chi-square statistics.
-
-    Raises:
-        ConfigError: lengths differ, ``min_count < 1`` or ``p_value`` outside (0, 1).
-
-    Example:
-        >>> rw = mine_relation_words(["good food"] * 3 + ["bad food"] * 3,
-        ...                          ["pos"] * 3 + ["neg"] * 3, "en")
-        >>> sorted(rw.of("pos")), sorted(rw.of("neg"))
-        (['good'], ['bad'])
-    """
-    _check_lengths(texts, labels, "knowledge")
-    if min_count < 1:
-        raise ConfigError(f"min_count must be at least 1, got {min_count!r}")
-    critical = chi_square_critical(p_value)
-    tokens = _tokenizer(lang, tokenizer).tokenize_batch(texts)
-    class_size: dict[str, int] = {}
-    with_word: dict[tuple[str, str], int] = {}  # (lemma, class) -> texts
-    doc_freq: dict[str, int] = {}
-    for label, sentence in zip(labels, tokens, strict=True):
-        class_size[label] = class_size.get(label, 0) + 1
-        for lemma in {t.lemma for t in sentence if t.upos in RELATION_UPOS and _letters(t.lemma)}:
-            doc_freq[lemma] = doc_freq.get(lemma, 0) + 1
-            with_word[lemma, label] = with_word.get((lemma, label), 0) + 1
-    n = len(texts)
-    words: dict[str, set[str]] = {c: set() for c in class_size}
-    scores: dict[str, dict[str, float]] = {c: {} for c in class_size}
-    for (lemma, label), a in with_word.items():
-        df = doc_freq[lemma]
-        if df < min_count:
-            continue
-        b = df - a
-        c = class_size[label] - a
-        d = n - a - b - c
-        if a * d <= b * c:
-            continue
-        score = chi_square_2x2(a, b, c, d)
-        if score >= critical:
-            words[label].add(lemma)
-            scores[label][lemma] = score
-    return RelationWords(
-        words=MappingProxyType({c: frozenset(w) for c, w in words.items()}),
-        scores=MappingProxyType({c: MappingProxyType(s) for c, s in scores.items()}),
-        min_count=min_count,
-        p_value=p_value,
-        n_texts=n,
-    )
 
 
 def _dedupe(pairs: Iterable[tuple[str, str]], *, by_span: bool) -> WordLabels:
@@ -258,7 +119,7 @@ def build_mre_examples(
     if lang not in LANGS:
         raise ConfigError(unknown_choice("language", lang, LANGS))
     fam = _parse_family(family)
-    _check_lengths(texts, labels, "input")
+    check_lengths(texts, labels, "input")
     task = fam.task_word
     if gold_word_labels is not None:
         if len(gold_word_labels) != len(texts):
@@ -273,7 +134,7 @@ def build_mre_examples(
         raise ConfigError(f"family {fam.value!r} (named entities) needs gold_word_labels")
     if fam is Family.TCREE:
         raise ConfigError("family 'TCREE' (relation triples) cannot be built from POS tags")
-    tok = _tokenizer(lang, tokenizer)
+    tok = word_tokenizer(lang, tokenizer)
     relation_words: RelationWords | None = None
     if fam is Family.SCPOS_RW:
         if knowledge is None:
@@ -302,7 +163,7 @@ def build_mre_examples(
             (label, t.surface)
             for t in words
             if t.upos in upos
-            and _letters(t.surface)
+            and has_letters(t.surface)
             and t.surface not in stop
             and t.lemma not in stop
             and (chosen is None or t.lemma in chosen)

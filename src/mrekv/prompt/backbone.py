@@ -12,7 +12,7 @@ path for both kinds; the differences live here:
   attention never sees).
 * **the vocabulary head at the position only**: ``base_model`` + the output
   head, verified numerically against the full forward on a probe input
-  (:func:`mrekv.models.locate_mlm_head`), else the full forward.
+  (:func:`mrekv.mlm_head.locate_mlm_head`), else the full forward.
 * **exact multi-token scores** (``aggregate="exact"``, causal only): teacher
   forcing through the LM after the prompt (:mod:`mrekv.prompt.exact`).
 
@@ -161,13 +161,10 @@ def _module_class() -> type:
 
 def locate_head_name(model: Any, tokenizer: Any) -> str | None:
     """The attribute name of the LM's verified vocabulary head, or None (full forward)."""
-    from mrekv.models import locate_mlm_head
+    from mrekv.mlm_head import HEAD_ATTRIBUTES, locate_mlm_head
 
     probe = tokenizer("a probe", add_special_tokens=True)["input_ids"]
     split = locate_mlm_head(model, probe)
     if split is None:
         return None
-    return next(
-        (n for n in ("cls", "lm_head", "predictions") if getattr(model, n, None) is split[1]),
-        None,
-    )
+    return next((n for n in HEAD_ATTRIBUTES if getattr(model, n, None) is split[1]), None)

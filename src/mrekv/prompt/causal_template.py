@@ -27,7 +27,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from mrekv.errors import ConfigError
-from mrekv.prompt.template import EncodedPrompt, Template, _apply_strip, _caps
+from mrekv.prompt.template import EncodedPrompt, Template
+from mrekv.prompt.template_parts import apply_strip, text_caps
 
 #: Templates for causal LMs: ``{mask}`` last (see the module docstring).
 CAUSAL_DEFAULTS: dict[str, dict[str, str]] = {
@@ -112,10 +113,10 @@ def encode_causal(
         row = []
         for part in parts:
             if part.kind == "text":
-                row.append(_apply_strip(str(texts[j]), part.strip))
+                row.append(apply_strip(str(texts[j]), part.strip))
             elif part.kind == "text_b":
                 raw = "" if texts_b is None else str(texts_b[j])
-                row.append(_apply_strip(raw, part.strip))
+                row.append(apply_strip(raw, part.strip))
             else:
                 row.append(part.value)
         values.append(row)
@@ -145,7 +146,7 @@ def encode_causal(
             lengths = [len(p) for p in pieces]
             room = sum(lengths) - (len(ids) - budget) - tries  # a margin for re-tokenization
             try:
-                caps = _caps(lengths, [not parts[k].keep for k in slots], max(room, 0))
+                caps = text_caps(lengths, [not parts[k].keep for k in slots], max(room, 0))
             except ValueError as err:
                 raise ValueError(f"text {j}: {err}") from None
             for k, piece, cap in zip(slots, pieces, caps, strict=True):

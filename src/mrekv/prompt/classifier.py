@@ -17,11 +17,8 @@ checked numerically) only the mask positions go through it, so the
 from __future__ import annotations
 
 from collections.abc import Sequence
-from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-
-import numpy as np
 
 from mrekv.errors import ConfigError, SaveFormatError, unknown_choice
 from mrekv.prompt import saving
@@ -32,16 +29,8 @@ from mrekv.prompt.backbone import (
     prompt_module,
 )
 from mrekv.prompt.batching import collate
-from mrekv.prompt.resolve import args_to_kwargs, resolve_template, resolve_verbalizer
-from mrekv.prompt.training import (
-    TrainingArgs,
-    is_main_process,
-    label_indices,
-    param_groups,
-    predict_scores,
-    seed_everything,
-    train,
-)
+from mrekv.prompt.estimator import BaseClassifier, Inputs, ensure_pad_token
+from mrekv.prompt.resolve import resolve_template, resolve_verbalizer
 
 if TYPE_CHECKING:  # pragma: no cover
     import torch
@@ -52,7 +41,7 @@ if TYPE_CHECKING:  # pragma: no cover
 TRAIN_MODES = ("full", "frozen")
 
 
-class PromptClassifier:
+class PromptClassifier(BaseClassifier):
     """Few-shot text classifier: prompt template + masked or causal LM + verbalizer.
 
     Args:
@@ -84,12 +73,23 @@ class PromptClassifier:
         classes_: the class names, in score order.
         history_: per-epoch training loss and dev accuracy of the last ``fit``.
 
+    ``fit`` prompt-tunes the LM and the verbalizer (``train_mode="full"``) or
+    only the verbalizer (``"frozen"``); ``save_pretrained`` writes the LM, the
+    tokenizer, ``mrekv_config.json`` and ``verbalizer.safetensors``.
+
     Example:
         >>> clf = PromptClassifier("bert-base-uncased", template="{text} It was {mask}.",
         ...                        verbalizer={"neg": ["bad"], "pos": ["good"]})  # doctest: +SKIP
         >>> clf.fit(texts, labels).predict(["a great film"])  # doctest: +SKIP
         ['pos']
     """
+
+    kind = "prompt"
+    head_rate_keyword = "verbalizer_learning_rate"
+    not_ready_message = (
+        "this PromptClassifier has no verbalizer yet: pass verbalizer= or classes=, "
+        "or call fit(texts, labels) first"
+    )
 
     def __init__(
         self,
@@ -117,28 +117,13 @@ class PromptClassifier:
         trust_remote_code: bool = False,
         progress: bool = True,
     ) -> None:
-        from mrekv.models import detect_backbone, load_lm, resolve_device
+        from mrekv.models import detect_backbone, load_lm
 
-        self.args = TrainingArgs(
-            learning_rate=learning_rate,
-            head_learning_rate=verbalizer_learning_rate,
-            epochs=epochs,
-            max_steps=max_steps,
-            batch_size=batch_size,
-            eval_batch_size=eval_batch_size,
-            max_length=max_length,
-            warmup_ratio=warmup_ratio,
-            weight_decay=weight_decay,
-            max_grad_norm=max_grad_norm,
-            seed=seed,
-        )
-        self.seed = seed
+        super().__init__(locals())
         self.lang = lang
-        self.progress = progress
         if train_mode not in TRAIN_MODES:
             raise ConfigError(unknown_choice("train_mode", train_mode, TRAIN_MODES))
         self.train_mode = train_mode
-        self.device_ = resolve_device(device)
         if isinstance(model, (str, Path)):
             self.model_, loaded_tokenizer, self.backbone_ = load_lm(
                 model, backbone=backbone, trust_remote_code=trust_remote_code
@@ -151,14 +136,10 @@ class PromptClassifier:
             self.backbone_ = detect_backbone(model) if backbone == "auto" else backbone  # type: ignore[assignment]
         if self.backbone_ not in ("masked", "causal"):
             raise ConfigError(unknown_choice("backbone", backbone, ("auto", "masked", "causal")))
-        if self.tokenizer_.pad_token_id is None:  # GPT-2-style: pads sit after the read position
-            self.tokenizer_.pad_token = self.tokenizer_.eos_token
+        ensure_pad_token(self.tokenizer_)  # GPT-2-style: pads sit after the read position
         self.model_.to(self.device_)
         self.template_ = resolve_template(template, lang, self.backbone_)
         check_pairing(self.backbone_, self.template_, self.tokenizer_, None)
-        self.module_: Any = None
-        self.classes_: tuple[str, ...] = ()
-        self.history_: list[dict[str, Any]] = []
         built = resolve_verbalizer(verbalizer, classes)
         if built is not None:
             self._attach(built)
@@ -174,18 +155,19 @@ class PromptClassifier:
         self.module_ = prompt_module(self.model_, verbalizer, head_name, self.backbone_)
         self.classes_ = tuple(verbalizer.classes)
 
+    def _set_classes(self, classes: tuple[str, ...]) -> None:
+        from mrekv.verbalizer.soft import SoftVerbalizer
+
+        self._attach(SoftVerbalizer(classes))
+
     @property
     def verbalizer_(self) -> Verbalizer:
         """The verbalizer (after set-up)."""
         self._check_ready()
         return self.module_.verbalizer  # type: ignore[no-any-return]
 
-    def _check_ready(self) -> None:
-        if self.module_ is None:
-            raise ConfigError(
-                "this PromptClassifier has no verbalizer yet: pass verbalizer= or classes=, "
-                "or call fit(texts, labels) first"
-            )
+    def _head(self) -> Verbalizer:
+        return self.module_.verbalizer  # type: ignore[no-any-return]
 
     def _encode(self, texts: Sequence[str]) -> list[EncodedPrompt]:
         return encode_prompts(
@@ -193,111 +175,27 @@ class PromptClassifier:
             max_length=self.args.max_length, num_masks=self.module_.verbalizer.num_masks,
         )
 
-    def _scores(self, encoded: Sequence[EncodedPrompt]) -> torch.Tensor:
-        return predict_scores(
-            self.module_,
-            [e.input_ids for e in encoded],
-            mask_positions=[e.mask_positions for e in encoded],
-            pad_id=self.tokenizer_.pad_token_id,
-            batch_size=self.args.eval_batch_size,
-            device=self.device_,
+    def _ids_positions(self, encoded: Sequence[EncodedPrompt]) -> Inputs:
+        return [e.input_ids for e in encoded], [e.mask_positions for e in encoded]
+
+    # -- training -----------------------------------------------------------------------
+
+    def _train(
+        self, texts: Sequence[str], y: list[int], dev: tuple[Sequence[str], list[int]] | None
+    ) -> list[dict[str, Any]]:
+        if self.train_mode != "frozen":
+            return super()._train(texts, y, dev)
+        from mrekv.prompt.frozen import fit_on_features
+
+        history = fit_on_features(
+            self.module_.verbalizer, self.features(texts), y, self.args,
+            dev_features=None if dev is None else self.features(dev[0]),
+            dev_labels=None if dev is None else dev[1], progress=self.progress,
         )
+        self.module_.eval()
+        return history
 
-    # -- estimator API ------------------------------------------------------------------
-
-    def fit(
-        self,
-        texts: Sequence[str],
-        labels: Sequence[str],
-        dev_texts: Sequence[str] | None = None,
-        dev_labels: Sequence[str] | None = None,
-    ) -> PromptClassifier:
-        """Prompt-tune the MLM and the verbalizer on labelled texts.
-
-        Continues from the current weights. With dev data, the state with the
-        best dev accuracy (the untrained state included) is restored at the end.
-
-        Args:
-            texts: training texts.
-            labels: their class names.
-            dev_texts, dev_labels: optional development set.
-
-        Returns:
-            self.
-
-        Raises:
-            ValueError: lengths differ, or labels are not among the classes.
-        """
-        if len(texts) != len(labels):
-            raise ValueError(f"{len(texts)} texts but {len(labels)} labels")
-        if (dev_texts is None) != (dev_labels is None):
-            raise ValueError("pass both dev_texts and dev_labels, or neither")
-        seed_everything(self.seed)
-        if self.module_ is None:
-            from mrekv.verbalizer.soft import SoftVerbalizer
-
-            self._attach(SoftVerbalizer(tuple(sorted({str(y) for y in labels}))))
-        y = label_indices(labels, self.classes_)
-        dev_y = None
-        if dev_texts is not None and dev_labels is not None:
-            if len(dev_texts) != len(dev_labels):
-                raise ValueError(f"{len(dev_texts)} dev texts but {len(dev_labels)} dev labels")
-            dev_y = label_indices(dev_labels, self.classes_)
-        if self.train_mode == "frozen":
-            from mrekv.prompt.frozen import fit_on_features
-
-            self.history_ = fit_on_features(
-                self.module_.verbalizer, self.features(texts), y, self.args,
-                dev_features=None if dev_y is None else self.features(dev_texts or []),
-                dev_labels=dev_y, progress=self.progress,
-            )
-            self.module_.eval()
-            return self
-        encoded = self._encode(texts)
-        ids = [e.input_ids for e in encoded]
-        evaluate = None
-        if dev_y is not None:
-            dev_encoded = self._encode(dev_texts or [])
-            dev_array = np.asarray(dev_y)
-
-            def evaluate() -> float:
-                return float((self._scores(dev_encoded).argmax(-1).numpy() == dev_array).mean())
-
-        self.history_ = train(
-            self.module_,
-            param_groups(self.model_, self.module_.verbalizer, self.args),
-            lengths=[len(x) for x in ids],
-            collate_fn=partial(
-                collate,
-                input_ids=ids,
-                pad_id=self.tokenizer_.pad_token_id,
-                mask_positions=[e.mask_positions for e in encoded],
-                labels=y,
-            ),
-            args=self.args,
-            device=self.device_,
-            evaluate=evaluate,
-            progress=self.progress,
-        )
-        return self
-
-    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
-        """Class probabilities, shape (n, n_classes), rows summing to 1."""
-        import torch
-
-        self._check_ready()
-        scores = self._scores(self._encode(texts))
-        return torch.softmax(scores.double(), dim=-1).numpy()
-
-    def predict(self, texts: Sequence[str]) -> list[str]:
-        """The most probable class of each text."""
-        return [self.classes_[i] for i in self.predict_proba(texts).argmax(axis=1)]
-
-    def score(self, texts: Sequence[str], labels: Sequence[str]) -> float:
-        """Accuracy on ``texts`` against ``labels``."""
-        from mrekv.metrics import accuracy
-
-        return accuracy([str(y) for y in labels], self.predict(texts))
+    # -- what the LM gives the verbalizer -----------------------------------------------
 
     def mask_inputs(self, texts: Sequence[str]) -> torch.Tensor:
         """What the LM gives the verbalizer for each text, in input order (no gradients).
@@ -310,7 +208,8 @@ class PromptClassifier:
             (n, positions, hidden_size) for a "hidden" one, on the classifier's device
             (positions: the masks, or the last prompt token of a causal LM).
         """
-        return self._batched(texts, self.module_.mask_inputs if self._ready() else None)
+        self._check_ready()
+        return self._batched(texts, self.module_.mask_inputs)
 
     def word_scores(self, texts: Sequence[str]) -> torch.Tensor:
         """Label-word log-scores ``(n, W)`` of a label-word verbalizer, in input order.
@@ -333,18 +232,12 @@ class PromptClassifier:
             return self.word_scores(texts)
         return self.mask_inputs(texts)
 
-    def _ready(self) -> bool:
-        self._check_ready()
-        return True
-
     def _batched(self, texts: Sequence[str], fn: Any) -> torch.Tensor:
         import torch
 
         from mrekv.prompt.batching import sorted_batches
 
-        encoded = self._encode(texts)
-        ids = [e.input_ids for e in encoded]
-        positions = [e.mask_positions for e in encoded]
+        ids, positions = self._ids_positions(self._encode(texts))
         self.module_.eval()
         parts, order = [], []
         with torch.no_grad():
@@ -375,52 +268,29 @@ class PromptClassifier:
             verbalizer.calibrate(self.mask_inputs(unlabeled_texts))
         return self
 
-    # -- saving -------------------------------------------------------------------------
+    # -- saving: the prompt parts of the folder (see BaseClassifier.save_pretrained) ---
 
-    def save_pretrained(self, path: str | Path) -> None:
-        """Write the classifier to folder ``path`` atomically (rank 0 only when distributed).
+    def _config_extra(self) -> dict[str, Any]:
+        return {
+            "template": self.template_.to_config(),
+            "verbalizer": self.module_.verbalizer.to_config(),
+            "lang": self.lang,
+            "backbone": self.backbone_,
+            "train_mode": self.train_mode,
+        }
 
-        The folder holds the MLM (safetensors), the tokenizer, ``mrekv_config.json``
-        and ``verbalizer.safetensors``; see :mod:`mrekv.prompt.saving`.
-        """
-        from mrekv.models import save_model_weights
-
-        self._check_ready()
-        if not is_main_process():
-            return
-        verbalizer = self.module_.verbalizer
-        config = saving.build_config(
-            "prompt",
-            self.classes_,
-            self.args.to_config(),
-            template=self.template_.to_config(),
-            verbalizer=verbalizer.to_config(),
-            lang=self.lang,
-            backbone=self.backbone_,
-            train_mode=self.train_mode,
-        )
-        with saving.atomic_folder(path) as tmp:
-            save_model_weights(self.model_, tmp)
-            self.tokenizer_.save_pretrained(str(tmp))
-            saving.save_tensors(tmp / saving.VERBALIZER_FILE, verbalizer.state_dict())
-            saving.write_config(tmp, config)
+    def _extra_tensors(self) -> dict[str, dict[str, torch.Tensor]]:
+        return {saving.VERBALIZER_FILE: self.module_.verbalizer.state_dict()}
 
     @classmethod
-    def from_pretrained(
-        cls, path: str | Path, *, device: Any = None, progress: bool = True
+    def _from_saved(
+        cls, folder: Path, config: dict[str, Any], config_path: Path, options: dict[str, Any]
     ) -> PromptClassifier:
-        """Load a classifier written by :meth:`save_pretrained`.
-
-        Raises:
-            SaveFormatError: a file is missing, corrupted or incompatible (named in the message).
-        """
         from transformers import AutoModelForCausalLM, AutoModelForMaskedLM
 
         from mrekv.prompt.template import Template
-        from mrekv.verbalizer.base import verbalizer_from_config
+        from mrekv.verbalizer.registry import verbalizer_from_config
 
-        folder = Path(path)
-        config, config_path, args = saving.open_saved(folder, "prompt")
         state = saving.load_tensors(folder / saving.VERBALIZER_FILE)
         try:
             template = Template.from_config(config["template"])
@@ -450,9 +320,7 @@ class PromptClassifier:
             lang=config.get("lang"),
             backbone=backbone,
             train_mode=config.get("train_mode", "full"),
-            device=device,
-            progress=progress,
-            **args_to_kwargs(args),
+            **options,
         )
         try:
             verbalizer.load_state_dict(state)

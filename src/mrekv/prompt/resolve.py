@@ -10,14 +10,7 @@ from mrekv.verbalizer.label_words import LabelWords
 
 if TYPE_CHECKING:  # pragma: no cover
     from mrekv.prompt.template import Template
-    from mrekv.prompt.training import TrainingArgs
     from mrekv.verbalizer.base import Verbalizer
-
-
-def args_to_kwargs(args: TrainingArgs) -> dict[str, Any]:
-    kwargs = args.to_config()
-    kwargs["verbalizer_learning_rate"] = kwargs.pop("head_learning_rate")
-    return kwargs
 
 
 def resolve_template(template: Any, lang: str | None, backbone: str = "masked") -> Template:

@@ -11,7 +11,8 @@ A saved classifier is one folder::
 The folder is written into a temporary sibling and renamed over the target
 only when complete, so a failed save leaves any existing folder intact.
 Loading checks every file and raises :class:`~mrekv.errors.SaveFormatError`
-naming the file and what is wrong.
+naming the file and what is wrong. :func:`mrekv.classifiers.load_classifier`
+loads a folder of either kind.
 """
 
 from __future__ import annotations
@@ -246,31 +247,3 @@ def load_saved_model(folder: Path, auto_class: Any) -> tuple[Any, Any]:
         raise wrap_load_error(folder, "model (config.json, weights)", exc) from exc
     return tokenizer, model
 
-
-def load_classifier(path: str | Path, *, device: Any = None, progress: bool = True) -> Any:
-    """Load a saved PromptClassifier or FineTuneClassifier, whichever ``path`` holds.
-
-    Example:
-        >>> clf = load_classifier("runs/sst2-kv")  # doctest: +SKIP
-        >>> clf.predict(["a charming film"])  # doctest: +SKIP
-
-    Raises:
-        SaveFormatError: not a saved classifier, or its files are broken (named).
-    """
-    folder = Path(path)
-    path_json = folder / CONFIG_FILE
-    if not path_json.is_file():
-        raise SaveFormatError(f"{path_json}: missing; {folder} is not a saved mrekv classifier")
-    try:
-        kind = json.loads(path_json.read_text(encoding="utf-8")).get("kind")
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError, AttributeError) as exc:
-        raise SaveFormatError(f"{path_json}: not a valid JSON object ({exc})") from exc
-    if kind == "prompt":
-        from mrekv.prompt.classifier import PromptClassifier
-
-        return PromptClassifier.from_pretrained(folder, device=device, progress=progress)
-    if kind == "finetune":
-        from mrekv.finetune import FineTuneClassifier
-
-        return FineTuneClassifier.from_pretrained(folder, device=device, progress=progress)
-    raise SaveFormatError(f"{path_json}: unknown kind {kind!r}; valid kinds: 'prompt', 'finetune'")

@@ -38,18 +38,15 @@ Example:
 
 from __future__ import annotations
 
-import ast
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from mrekv.errors import ConfigError, unknown_choice
+from mrekv.prompt.template_parts import MODIFIERS as MODIFIERS
+from mrekv.prompt.template_parts import PLACEHOLDERS as PLACEHOLDERS
+from mrekv.prompt.template_parts import Part, apply_strip, parse_template, text_caps
 
-#: Placeholders a template may use.
-PLACEHOLDERS = ("text", "text_b", "mask", "sep", "cls")
-#: Modifiers a ``{text}`` / ``{text_b}`` placeholder may carry.
-MODIFIERS = ("keep", "strip", "lstrip", "rstrip")
 TASK_KINDS = ("topic", "sentiment", "generic")
 
 _DEFAULTS: dict[str, dict[str, str]] = {
@@ -76,14 +73,6 @@ _DEFAULTS: dict[str, dict[str, str]] = {
 
 
 @dataclass(frozen=True)
-class _Part:
-    kind: str  # "literal" or one of PLACEHOLDERS
-    value: str = ""
-    keep: bool = False
-    strip: tuple[tuple[str, str], ...] = ()  # (method, chars) applied in order
-
-
-@dataclass(frozen=True)
 class EncodedPrompt:
     """One encoded prompt.
 
@@ -96,88 +85,6 @@ class EncodedPrompt:
 
     input_ids: list[int]
     mask_positions: list[int]
-
-
-def _parse_modifiers(
-    name: str, spec: str, template: str
-) -> tuple[bool, tuple[tuple[str, str], ...]]:
-    keep = False
-    strips: list[tuple[str, str]] = []
-    for item in spec.split(","):
-        key, eq, value = item.partition("=")
-        key = key.strip()
-        if key not in MODIFIERS:
-            raise ConfigError(
-                f"template {template!r}: {unknown_choice('modifier', key, MODIFIERS)} "
-                f"(in {{{name}:{spec}}})"
-            )
-        if key == "keep":
-            if eq:
-                raise ConfigError(f"template {template!r}: modifier 'keep' takes no value")
-            keep = True
-        else:
-            if not eq or not value:
-                raise ConfigError(
-                    f"template {template!r}: modifier {key!r} needs characters, e.g. {key}=."
-                )
-            strips.append((key, value))
-    return keep, tuple(strips)
-
-
-def _parse(template: str) -> tuple[_Part, ...]:
-    parts: list[_Part] = []
-    literal: list[str] = []
-    i, n = 0, len(template)
-    while i < n:
-        ch = template[i]
-        if ch == "{" and template.startswith("{{", i):
-            literal.append("{")
-            i += 2
-        elif ch == "}" and template.startswith("}}", i):
-            literal.append("}")
-            i += 2
-        elif ch == "}":
-            raise ConfigError(
-                f"template {template!r}: single '}}' at character {i}; write '}}}}' for a brace"
-            )
-        elif ch == "{":
-            end = template.find("}", i)
-            if end < 0:
-                raise ConfigError(f"template {template!r}: '{{' at character {i} is never closed")
-            body = template[i + 1 : end]
-            name, colon, spec = body.partition(":")
-            if name not in PLACEHOLDERS:
-                raise ConfigError(
-                    f"template {template!r}: {unknown_choice('placeholder', name, PLACEHOLDERS)}"
-                )
-            keep: bool = False
-            strips: tuple[tuple[str, str], ...] = ()
-            if colon:
-                if name not in ("text", "text_b"):
-                    raise ConfigError(f"template {template!r}: {{{name}}} takes no modifiers")
-                keep, strips = _parse_modifiers(name, spec, template)
-            if literal:
-                parts.append(_Part("literal", "".join(literal)))
-                literal = []
-            parts.append(_Part(name, keep=keep, strip=strips))
-            i = end + 1
-        else:
-            literal.append(ch)
-            i += 1
-    if literal:
-        parts.append(_Part("literal", "".join(literal)))
-    kinds = {p.kind for p in parts}
-    if "mask" not in kinds:
-        raise ConfigError(f"template {template!r} has no {{mask}}")
-    if "text" not in kinds:
-        raise ConfigError(f"template {template!r} has no {{text}}")
-    return tuple(parts)
-
-
-def _apply_strip(text: str, strips: tuple[tuple[str, str], ...]) -> str:
-    for method, chars in strips:
-        text = getattr(text, method)(chars)
-    return text
 
 
 @dataclass(frozen=True)
@@ -236,35 +143,6 @@ def _tokenize(
     return out
 
 
-def _caps(lengths: list[int], shortenable: list[bool], budget: int) -> list[int]:
-    """Longest-first truncation: the kept length of each text piece."""
-    fixed = sum(n for n, s in zip(lengths, shortenable, strict=True) if not s)
-    room = budget - fixed
-    if room < 0:
-        raise ValueError(f"texts marked 'keep' need {fixed} tokens but only {budget} fit")
-    flexible = [n for n, s in zip(lengths, shortenable, strict=True) if s]
-    if sum(flexible) <= room:
-        return list(lengths)
-    lo, hi = 0, max(flexible)  # the largest cap c with sum(min(n, c)) <= room
-    while lo < hi:
-        mid = (lo + hi + 1) // 2
-        if sum(min(n, mid) for n in flexible) <= room:
-            lo = mid
-        else:
-            hi = mid - 1
-    extra = room - sum(min(n, lo) for n in flexible)
-    caps = []
-    for n, s in zip(lengths, shortenable, strict=True):
-        if not s:
-            caps.append(n)
-            continue
-        cap = min(n, lo)
-        if n > lo and extra > 0:
-            cap, extra = cap + 1, extra - 1
-        caps.append(cap)
-    return caps
-
-
 @dataclass(frozen=True)
 class Template:
     """A prompt template such as ``"{text} It was {mask}."`` (syntax in the module docstring).
@@ -284,12 +162,12 @@ class Template:
     """
 
     text: str
-    _parts: tuple[_Part, ...] = field(init=False, repr=False, compare=False)
+    _parts: tuple[Part, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if not isinstance(self.text, str):
             raise ConfigError(f"template must be a string, got {type(self.text).__name__}")
-        object.__setattr__(self, "_parts", _parse(self.text))
+        object.__setattr__(self, "_parts", parse_template(self.text))
 
     @property
     def num_mask_slots(self) -> int:
@@ -375,7 +253,7 @@ class Template:
             else:
                 source = texts if part.kind == "text" else texts_b
                 raw = [""] * len(texts) if source is None else [str(s) for s in source]
-                values = [_apply_strip(s, part.strip) for s in raw]
+                values = [apply_strip(s, part.strip) for s in raw]
                 nonempty = [j for j, v in enumerate(values) if v]
                 tokenized = _tokenize(
                     tokenizer, wrap, [lead + values[j] for j in nonempty], left, right
@@ -397,7 +275,7 @@ class Template:
         for j in range(len(texts)):
             lengths = [len(text_ids[k][j]) for k in slots]
             try:
-                caps = dict(zip(slots, _caps(lengths, shortenable, budget), strict=True))
+                caps = dict(zip(slots, text_caps(lengths, shortenable, budget), strict=True))
             except ValueError as err:
                 raise ValueError(f"text {j}: {err}") from None
             ids = list(wrap.prefix)
@@ -413,7 +291,7 @@ class Template:
             out.append(EncodedPrompt(ids, masks))
         return out
 
-    def _units(self) -> list[tuple[_Part, str, bool, bool]]:
+    def _units(self) -> list[tuple[Part, str, bool, bool]]:
         """(part, leading whitespace of a text, anchor left, anchor right) for each piece."""
         parts = list(self._parts)
         leads = [""] * len(parts)
@@ -422,9 +300,9 @@ class Template:
             if cur.kind == "literal" and nxt.kind in ("text", "text_b"):
                 stripped = cur.value.rstrip()
                 leads[k + 1] = cur.value[len(stripped) :]
-                parts[k] = _Part("literal", stripped)
+                parts[k] = Part("literal", stripped)
         boundary = ("mask", "sep", "cls")
-        units: list[tuple[_Part, str, bool, bool]] = []
+        units: list[tuple[Part, str, bool, bool]] = []
         for k, part in enumerate(parts):
             if part.kind == "literal" and not part.value:
                 continue
@@ -464,74 +342,9 @@ class Template:
             >>> Template.from_openprompt(' {"placeholder": "text_a"} It was {"mask"} .').text
             '{text} It was {mask} .'
         """
-        out: list[str] = []
-        i = 0
-        src = line.strip()
-        while i < len(src):
-            if src[i] != "{":
-                out.append(src[i].replace("{", "{{").replace("}", "}}"))
-                i += 1
-                continue
-            end = src.find("}", i)
-            if end < 0:
-                raise ConfigError(
-                    f"OpenPrompt template {line!r}: '{{' at character {i} is never closed"
-                )
-            out.append(_openprompt_block(src[i : end + 1], line))
-            i = end + 1
-        return cls("".join(out))
+        from mrekv.prompt.openprompt_template import openprompt_to_template
 
-
-_LAMBDA = re.compile(r"^lambda\s+(\w+)\s*:\s*\1\.(strip|lstrip|rstrip)\((['\"])([^,}]+?)\3\)$")
-_OP_KEYS = ("placeholder", "shortenable", "post_processing", "mask", "special")
-_OP_SPECIALS = {"<sep>": "sep", "<cls>": "cls"}
-
-
-def _openprompt_block(block: str, line: str) -> str:
-    try:
-        value = ast.literal_eval(block)
-    except (ValueError, SyntaxError) as err:
-        raise ConfigError(
-            f"OpenPrompt template {line!r}: cannot read block {block!r} ({err})"
-        ) from None
-    if value == {"mask"}:
-        return "{mask}"
-    if not isinstance(value, dict):
-        raise ConfigError(
-            f'OpenPrompt template {line!r}: block {block!r} is neither a dict nor {{"mask"}}'
-        )
-    unknown = [k for k in value if k not in _OP_KEYS]
-    if unknown:
-        raise ConfigError(
-            f"OpenPrompt template {line!r}: {unknown_choice('key', unknown[0], _OP_KEYS)}"
-        )
-    if "special" in value:
-        name = _OP_SPECIALS.get(value["special"])
-        if name is None:
-            raise ConfigError(
-                f"OpenPrompt template {line!r}: "
-                f"{unknown_choice('special token', value['special'], _OP_SPECIALS)}"
-            )
-        return "{" + name + "}"
-    slot = {"text_a": "text", "text_b": "text_b"}.get(str(value.get("placeholder")))
-    if slot is None:
-        raise ConfigError(
-            f"OpenPrompt template {line!r}: "
-            f"{unknown_choice('placeholder', value.get('placeholder'), ['text_a', 'text_b'])}"
-        )
-    mods = []
-    if value.get("shortenable", True) is False:
-        mods.append("keep")
-    if "post_processing" in value:
-        match = _LAMBDA.match(str(value["post_processing"]).strip())
-        if match is None:
-            raise ConfigError(
-                f"OpenPrompt template {line!r}: unsupported post_processing "
-                f"{value['post_processing']!r}; "
-                "only lambda x: x.strip/lstrip/rstrip('<chars>') is read"
-            )
-        mods.append(f"{match.group(2)}={match.group(4)}")
-    return "{" + slot + (":" + ",".join(mods) if mods else "") + "}"
+        return cls(openprompt_to_template(line))
 
 
 def default_template(lang: str, kind: str = "generic") -> Template:

@@ -18,7 +18,8 @@ classifier can use any of them:
   ``cross_entropy`` trains them.
 * ``to_config()`` gives everything needed to rebuild it (label words, learned
   word weights, calibration prior, options) as JSON-ready data, and
-  ``verbalizer_from_config`` rebuilds it.
+  :func:`mrekv.verbalizer.registry.verbalizer_from_config` rebuilds it from
+  the ``type`` a subclass names in ``config_type``.
 """
 
 from __future__ import annotations
@@ -35,14 +36,8 @@ class Verbalizer(nn.Module):
     """Base class of every verbalizer (see the module docstring for the contract)."""
 
     input_kind: ClassVar[InputKind] = "logits"
-    #: the ``type`` written in configs; subclasses register under it.
+    #: the ``type`` written in configs (see :mod:`mrekv.verbalizer.registry`).
     config_type: ClassVar[str] = ""
-    _registry: ClassVar[dict[str, type[Verbalizer]]] = {}
-
-    def __init_subclass__(cls, **kwargs: Any) -> None:
-        super().__init_subclass__(**kwargs)
-        if cls.config_type:
-            Verbalizer._registry[cls.config_type] = cls
 
     def __init__(self, classes: tuple[str, ...] | list[str]) -> None:
         super().__init__()
@@ -77,31 +72,10 @@ class Verbalizer(nn.Module):
         raise NotImplementedError
 
     def to_config(self) -> dict[str, Any]:
-        """JSON-ready data that :func:`verbalizer_from_config` turns back into this verbalizer."""
+        """JSON-ready data that ``verbalizer_from_config`` turns back into this verbalizer."""
         raise NotImplementedError
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> Verbalizer:
         raise NotImplementedError
 
-
-def verbalizer_from_config(config: dict[str, Any]) -> Verbalizer:
-    """Rebuild a verbalizer from :meth:`Verbalizer.to_config` output.
-
-    Raises:
-        ValueError: the ``type`` is unknown (the message lists the known ones).
-
-    Example:
-        >>> v2 = verbalizer_from_config(v.to_config())            # doctest: +SKIP
-        >>> v2.prepare(tokenizer, model).load_state_dict(v.state_dict())  # doctest: +SKIP
-    """
-    # the built-in verbalizers register themselves when their module is imported
-    import mrekv.verbalizer.knowledgeable  # noqa: F401
-    import mrekv.verbalizer.manual  # noqa: F401
-    import mrekv.verbalizer.soft  # noqa: F401
-
-    kind = config.get("type")
-    if kind not in Verbalizer._registry:
-        known = ", ".join(sorted(Verbalizer._registry))
-        raise ValueError(f"unknown verbalizer type {kind!r}; known types: {known}")
-    return Verbalizer._registry[kind].from_config(config)
