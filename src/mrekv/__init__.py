@@ -62,6 +62,7 @@ _LAZY = {
     "filter_by_vocab": "mrekv.verbalizer.vocab",
     "ProbeResult": "mrekv.verbalizer.probe",
     "probe_label_words": "mrekv.verbalizer.probe",
+    "choose_label_words": "mrekv.verbalizer.selection",
     # prompt engine
     "Template": "mrekv.prompt.template",
     "EncodedPrompt": "mrekv.prompt.template",
@@ -126,6 +127,7 @@ __all__ = [
     "__version__",
     "build_mre_examples",
     "build_report",
+    "choose_label_words",
     "classification_metrics",
     "convert_gguf",
     "default_template",
@@ -206,5 +208,6 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from mrekv.verbalizer.mining import MiningConfig, mine_label_words
     from mrekv.verbalizer.probe import ProbeResult, probe_label_words
     from mrekv.verbalizer.registry import verbalizer_from_config
+    from mrekv.verbalizer.selection import choose_label_words
     from mrekv.verbalizer.soft import SoftVerbalizer
     from mrekv.verbalizer.vocab import VocabReport, filter_by_vocab

@@ -68,7 +68,9 @@ def add_commands(sub: Any) -> None:
     q.add_argument("--no-resume", action="store_true")
     q.add_argument("--quiet", action="store_true")
     q.set_defaults(func=cmd_experiment_run)
-    q = exp.add_parser("report", help="Markdown report and plots from a results file")
-    q.add_argument("results")
-    q.add_argument("--out", default=None, help="output folder (default: beside the results)")
+    q = exp.add_parser("report", help="Markdown report and plots from results files")
+    q.add_argument("results", nargs="+",
+                   help="results file(s); several (e.g. the shards of one run) are merged")
+    q.add_argument("--out", default=None,
+                   help="output folder (default: <first results stem>-report beside it)")
     q.set_defaults(func=cmd_experiment_report)
