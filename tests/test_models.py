@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import warnings
+from pathlib import Path
 
 import pytest
 import torch
@@ -56,6 +60,42 @@ def test_make_tiny_mlm_is_seeded(tmp_path):
     c = load_masked_lm(make_tiny_mlm(tmp_path / "c", CORPUS, vocab_size=120, seed=2))[0]
     wa, wb, wc = (m.get_input_embeddings().weight for m in (a, b, c))
     assert torch.equal(wa, wb) and not torch.equal(wa, wc)
+
+
+SAMPLES = Path(__file__).resolve().parents[1] / "data" / "samples"
+_BUILD_IN_A_PROCESS = """
+import sys
+from mrekv.data.mmm import read_mmm
+from mrekv.models import make_tiny_mlm
+texts = [e.text for path in sys.argv[2:] for e in read_mmm(path)]
+make_tiny_mlm(sys.argv[1], texts, vocab_size=2000, hidden=16, layers=1, heads=2, seed=3)
+"""
+
+
+def test_make_tiny_mlm_is_byte_identical_across_processes(tmp_path):
+    """Same texts and seed, two processes with different hash seeds: the same bytes.
+
+    The WordPiece trainer used to number its word-internal ``##`` pieces in hash-map
+    order, so ties between merges went differently and the vocabulary changed per run.
+    """
+    samples = [str(SAMPLES / f"{lang}-scpos-adj-n.train.jsonl") for lang in ("en", "ja", "zh")]
+    folders = [tmp_path / "a", tmp_path / "b"]
+    for folder, hash_seed in zip(folders, ("1", "2"), strict=True):
+        env = {**os.environ, "PYTHONHASHSEED": hash_seed}
+        done = subprocess.run([sys.executable, "-c", _BUILD_IN_A_PROCESS, str(folder), *samples],
+                              env=env, capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr[-3000:]
+    names = sorted(p.name for p in folders[0].iterdir())
+    assert names == sorted(p.name for p in folders[1].iterdir())
+    assert {"config.json", "model.safetensors", "tokenizer.json"} <= set(names)
+    for name in names:
+        assert (folders[0] / name).read_bytes() == (folders[1] / name).read_bytes(), name
+    # the pinned word-internal pieces are ordinary vocabulary, not special tokens
+    tok = load_tokenizer(folders[0])
+    assert sorted(tok.all_special_tokens) == ["[CLS]", "[MASK]", "[PAD]", "[SEP]", "[UNK]"]
+    ids = tok("unbelievably tasty")["input_ids"]
+    assert any(t.startswith("##") for t in tok.convert_ids_to_tokens(ids))
+    assert tok.decode(ids, skip_special_tokens=True) == "unbelievably tasty"
 
 
 def test_make_tiny_mlm_on_an_existing_tokenizer(tmp_path, shared_dir):

@@ -1,7 +1,8 @@
 """Loading masked LMs and tokenizers, choosing a device, and building tiny random MLMs.
 
 Everything heavy (torch, transformers, tokenizers) is imported inside the
-functions, so importing this module is cheap.
+functions, so importing this module is cheap. Finding a masked LM's vocabulary
+head is :mod:`mrekv.mlm_head` (``locate_mlm_head`` can be imported from here too).
 
 Example:
     >>> from mrekv.models import load_masked_lm
@@ -13,19 +14,16 @@ from __future__ import annotations
 import inspect
 import json
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from mrekv.mlm_head import locate_mlm_head as locate_mlm_head
+
 if TYPE_CHECKING:  # pragma: no cover
     import torch
-    from torch import nn
 
 _SPECIAL_TOKENS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
-#: Attribute names under which Hugging Face masked LMs keep their output head
-#: (hidden states -> vocabulary logits): BERT ``cls``, RoBERTa/XLM-R ``lm_head``,
-#: ALBERT ``predictions``. Whatever is found is checked numerically before use.
-_HEAD_ATTRIBUTES = ("cls", "lm_head", "predictions")
 
 
 def resolve_device(device: str | torch.device | None = None) -> torch.device:
@@ -279,51 +277,6 @@ def save_model_weights(model: Any, folder: str | Path) -> None:
         model.save_pretrained(str(folder))
 
 
-def locate_mlm_head(model: Any, probe_ids: Sequence[int]) -> tuple[nn.Module, nn.Module] | None:
-    """Find ``(encoder, head)`` such that ``head(encoder(ids).last_hidden_state)`` are the logits.
-
-    Running the encoder alone and the vocabulary head only at the mask
-    positions saves the (batch, seq, vocab) logits tensor. The pair is checked
-    numerically against the full forward on ``probe_ids``, so an unknown
-    architecture gets None (use the full forward) rather than wrong logits.
-
-    Args:
-        model: a Hugging Face masked LM.
-        probe_ids: a short input (token ids) to check the split on.
-
-    Returns:
-        ``(model.base_model, head)`` or None when no head could be verified.
-    """
-    import torch
-
-    encoder = getattr(model, "base_model", None)
-    if encoder is None or encoder is model:
-        return None
-    was_training = model.training
-    model.eval()
-    try:
-        ids = torch.tensor([list(probe_ids)], device=model.device)
-        mask = torch.ones_like(ids)
-        with torch.inference_mode():
-            full = model(input_ids=ids, attention_mask=mask).logits
-            hidden = encoder(input_ids=ids, attention_mask=mask)[0]
-            for name in _HEAD_ATTRIBUTES:
-                head = getattr(model, name, None)
-                if not isinstance(head, torch.nn.Module):
-                    continue
-                try:
-                    logits = head(hidden)
-                except Exception:  # noqa: BLE001 - a head with another signature: try the next
-                    continue
-                if torch.is_tensor(logits) and logits.shape == full.shape and torch.allclose(
-                    logits, full, rtol=1e-4, atol=1e-5
-                ):
-                    return encoder, head
-    finally:
-        model.train(was_training)
-    return None
-
-
 def make_tiny_mlm(
     out_dir: str | Path,
     texts: Iterable[str] | None = None,
@@ -417,10 +370,29 @@ def _train_wordpiece(texts: list[str], *, vocab_size: int, lowercase: bool) -> A
         clean_text=True, handle_chinese_chars=True, strip_accents=None, lowercase=lowercase
     )
     tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    # The trainer creates the word-internal "##c" tokens while walking a hash map of
+    # words, so their ids, which break ties between equally frequent merges, change
+    # from process to process (huggingface/tokenizers#1794): a different vocabulary
+    # on every run. Handing them to the trainer up front, sorted, fixes their ids.
+    continuing = sorted(
+        {
+            f"##{char}"
+            for text in texts
+            for word, _ in tok.pre_tokenizer.pre_tokenize_str(tok.normalizer.normalize_str(text))
+            for char in word[1:]
+        }
+    )
     trainer = trainers.WordPieceTrainer(
-        vocab_size=vocab_size, special_tokens=list(_SPECIAL_TOKENS), show_progress=False
+        vocab_size=vocab_size,
+        special_tokens=[*_SPECIAL_TOKENS, *continuing],
+        show_progress=False,
     )
     tok.train_from_iterator(texts, trainer=trainer)
+    # Keep them in the vocabulary but not as special tokens (those are never split
+    # and are dropped when decoding).
+    state = json.loads(tok.to_str())
+    state["added_tokens"] = [t for t in state["added_tokens"] if t["content"] in _SPECIAL_TOKENS]
+    tok = Tokenizer.from_str(json.dumps(state))
     cls_id, sep_id = tok.token_to_id("[CLS]"), tok.token_to_id("[SEP]")
     tok.post_processor = processors.TemplateProcessing(
         single="[CLS] $A [SEP]",

@@ -382,3 +382,34 @@ def test_shipped_samples_are_canonical(tmp_path):
         copy = tmp_path / path.name
         write_mmm(copy, read_mmm(path).read())
         assert copy.read_bytes() == path.read_bytes(), path.name
+
+
+# The one real MMM record known here: English SCNM, from the dataset card of
+# ganchengguang/MMM-dataset-Trainset (CC-BY-NC-4.0), written as the card writes it.
+REAL_SCNM_LINE = (
+    '{"input": "In 1953, filming of \\"On the Waterfront\\" starring Marlon Brando began, '
+    "and Kazan struggled with Spiegel's persistent budget cuts and managed to complete the "
+    "film, which was released the following year in 1954 and became a huge hit with support "
+    'from the laborer class./NER", "output": "Literature/NER/:Person;Marlon Brando:Product '
+    'Name;On the Waterfront:Person;Kazan:Person;Spiegel"}'
+)
+
+
+@pytest.mark.parametrize("format", ["jsonl", "json"])
+def test_the_real_scnm_record_round_trips_byte_for_byte(tmp_path, format):
+    example = parse_mmm_record(REAL_SCNM_LINE, lang="en")
+    assert example.text.startswith('In 1953, filming of "On the Waterfront"')
+    assert example.text.endswith("support from the laborer class.")
+    assert (example.text_label, example.task) == ("Literature", TaskWord.NER)
+    assert example.word_labels == (("Person", "Marlon Brando"),
+                                   ("Product Name", "On the Waterfront"),
+                                   ("Person", "Kazan"), ("Person", "Spiegel"))
+    assert mmm_record_to_json(example) == REAL_SCNM_LINE
+    original = tmp_path / f"real.{format}"
+    body = REAL_SCNM_LINE + "\n" if format == "jsonl" else f"[\n{REAL_SCNM_LINE}\n]\n"
+    original.write_bytes(body.encode("utf-8"))
+    examples = read_mmm(original, lang="en").read()
+    assert examples == [example]
+    written = tmp_path / f"again.{format}"
+    write_mmm(written, examples, format=format)
+    assert written.read_bytes() == original.read_bytes()

@@ -103,7 +103,9 @@ def cmd_datasets(args: argparse.Namespace) -> int:
         from mrekv.data.catalog import MMM_DATASETS
 
         for d in MMM_DATASETS:
-            print(f"{d.name}\t{d.alias}\t{d.task_word.value}\t{d.train_file}\t{d.test_file}")
+            # a file name not recorded shows the pattern load_mmm looks it up by
+            files = [d.filename(s) or " | ".join(d.file_patterns(s)) for s in ("train", "test")]
+            print(f"{d.name}\t{d.alias}\t{d.task_word.value}\t{files[0]}\t{files[1]}")
     else:
         from mrekv.data.corpora import list_corpora
 
