@@ -82,12 +82,27 @@ def _lm_rows(win_section: str) -> str:
     return "\n".join(keep)
 
 
+def _progress() -> str:
+    """How much of the real-model suite the committed results file holds."""
+    from mrekv.experiment.config import load_config
+    from mrekv.experiment.results import read_results
+
+    config = load_config(ROOT / "experiments" / "real-lm.toml")
+    records = read_results(RESULTS / "real-lm.jsonl")
+    done = sorted({r["dataset"] for r in records}, key=[d.name for d in config.datasets].index)
+    exact = sum(r.get("family") == "lm-exact" for r in records)
+    return (f"**Progress:** {len(records)} cells finished, on {', '.join(done)} "
+            f"(of {len(config.datasets)} datasets); {exact} exact-scoring cells. The suite is "
+            "resumable: `make real-lm` continues it, and the tables below cover only the "
+            "finished cells.")
+
+
 def build_real() -> list[str]:
     path = RESULTS / "real-lm-report" / "report.md"
     if not path.is_file():
         return []
     report = path.read_text(encoding="utf-8")
-    parts = [REAL_INTRO.strip(),
+    parts = [REAL_INTRO.strip(), _progress(),
              _section(report, "## Real pretrained LMs (frozen): label words compared")
              .replace("### ", "#### ")]
     wins = _section(report, "## Win tables (macro-F1)").replace("### ", "#### ")
