@@ -209,6 +209,9 @@ def test_experiment_run_passes_shard_and_methods(fake_runner, capsys):
     assert fake_runner[-1]["methods"] == ["kpt", "manual"]
     assert run(capsys, "experiment", "run", "quick.toml")[0] == 0
     assert "shard" not in fake_runner[-1] and "methods" not in fake_runner[-1]
+    assert "datasets" not in fake_runner[-1]
+    assert run(capsys, "experiment", "run", "quick.toml", "--datasets", "sst2,agnews")[0] == 0
+    assert fake_runner[-1]["datasets"] == ["sst2", "agnews"]
 
 
 @pytest.mark.parametrize("value", ["4/4", "-1/2", "1/0", "a/b", "3", "1/2/3", ""])

@@ -193,3 +193,22 @@ def test_manual_words_record_no_data_split(tmp_path, fakes):
     (record,) = read_results(run_experiment(config, progress=False))
     assert record["knowledge"] == {"name": "manual: class names / config", "size": 0,
                                    "hash": None}
+
+
+def test_datasets_filter_runs_only_those_datasets(tmp_path, fakes):
+    files = fakes.write_data(tmp_path)
+    second = f'''
+[[datasets]]
+name = "toy2"
+source = "mmm"
+lang = "en"
+train = "{files['train'].name}"
+test = "{files['test'].name}"
+'''
+    config = write_config(tmp_path, files, methods=["probe:manual"], extra_dataset=second)
+    with pytest.raises(ConfigError, match=r"datasets \['nope'\] are not in the config"):
+        run_experiment(config, progress=False, datasets=["nope"])
+    out = run_experiment(config, progress=False, datasets=["toy2"])
+    assert [r["dataset"] for r in read_results(out)] == ["toy2"]
+    run_experiment(config, progress=False)  # the rest; toy2 is not run twice
+    assert sorted(r["dataset"] for r in read_results(out)) == ["toy", "toy2"]

@@ -21,14 +21,24 @@ def _shard(value: str) -> tuple[int, int]:
     return i, n
 
 
-def _methods(value: str) -> list[str]:
-    """``"M1,M2"`` -> ``["M1", "M2"]`` (an argparse type)."""
+def _names(value: str, example: str) -> list[str]:
+    """``"A,B"`` -> ``["A", "B"]``; an empty name is an argparse error."""
     names = [name.strip() for name in value.split(",")]
     if not all(names):
         raise argparse.ArgumentTypeError(
-            f"expected comma-separated method names (e.g. kpt,manual), got {value!r}"
+            f"expected comma-separated names (e.g. {example}), got {value!r}"
         )
     return names
+
+
+def _methods(value: str) -> list[str]:
+    """``"M1,M2"`` -> ``["M1", "M2"]`` (an argparse type)."""
+    return _names(value, "kpt,manual")
+
+
+def _datasets(value: str) -> list[str]:
+    """``"D1,D2"`` -> ``["D1", "D2"]`` (an argparse type)."""
+    return _names(value, "sst2,agnews")
 
 
 def cmd_experiment_run(args: argparse.Namespace) -> int:
@@ -39,6 +49,8 @@ def cmd_experiment_run(args: argparse.Namespace) -> int:
         overrides["shard"] = args.shard
     if args.methods is not None:
         overrides["methods"] = args.methods
+    if args.datasets is not None:
+        overrides["datasets"] = args.datasets
     path = run_experiment(args.config, output=args.output, resume=not args.no_resume,
                           progress=not args.quiet, **overrides)
     print(Path(path).resolve())
@@ -65,6 +77,9 @@ def add_commands(sub: Any) -> None:
                         "(default: all cells)")
     q.add_argument("--methods", type=_methods, metavar="M1,M2",
                    help="run only these methods of the config (default: all of them)")
+    q.add_argument("--datasets", type=_datasets, metavar="D1,D2",
+                   help="run only these datasets of the config, in this order "
+                        "(default: all of them)")
     q.add_argument("--no-resume", action="store_true")
     q.add_argument("--quiet", action="store_true")
     q.set_defaults(func=cmd_experiment_run)

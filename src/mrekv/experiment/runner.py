@@ -301,6 +301,7 @@ def run_experiment(
     model: str | None = None,
     shard: tuple[int, int] | None = None,
     methods: list[str] | None = None,
+    datasets: list[str] | None = None,
 ) -> Path:
     """Run every cell of an experiment config and return the results file.
 
@@ -318,6 +319,8 @@ def run_experiment(
             ``output`` is given. ``experiment report`` reads several files.
         methods: run only these methods of the config (the cells keep their keys,
             so a later full run skips them).
+        datasets: run only the cells of these datasets of the config (names as in
+            the results' ``dataset`` field), in this order.
 
     Returns:
         The path of the results file.
@@ -352,6 +355,11 @@ def run_experiment(
         if unknown:
             raise ConfigError(f"methods {unknown} are not in the config; its methods: "
                               f"{list(config.methods)}")
+    names = [d.name for d in config.datasets]
+    if datasets is not None:
+        unknown = sorted(set(datasets) - set(names))
+        if unknown:
+            raise ConfigError(f"datasets {unknown} are not in the config; its datasets: {names}")
     if out.exists() and not resume:
         out.rename(out.with_name(f"{out.name}.{int(time.time())}.bak"))
     repair(out)
@@ -364,6 +372,10 @@ def run_experiment(
     cells = [(cell, cell_key(config, cell)) for cell in plan_cells(config, langs, has_kpt)]
     if wanted is not None:
         cells = [(c, k) for c, k in cells if c.method.name in wanted]
+    if datasets is not None:
+        rank = {name: i for i, name in enumerate(datasets)}
+        cells = sorted(((c, k) for c, k in cells if c.dataset in rank),
+                       key=lambda ck: rank[ck[0].dataset])
     if shard is not None:
         groups = list(dict.fromkeys((c.dataset, c.model) for c, _ in cells))
         mine = {g for i, g in enumerate(groups) if i % shard[1] == shard[0]}
