@@ -14,7 +14,8 @@ For the mask logits of one text (Hu et al. 2022, "Knowledgeable Prompt-tuning"):
    weights ``a = softmax`` of ``word_logits`` within each class (initialised
    uniform, or proportional to the mined scores with ``init_weights="score"``).
 
-Refinement (both keep at least the best word of every class):
+Refinement (mrekv's own rules, ``refine="mrekv"``; both keep at least the best
+word of every class):
 
 * :meth:`refine_frequency`: drop a word whose prior is below
   ``ratio * mean prior of its class's kept words``;
@@ -23,6 +24,22 @@ Refinement (both keep at least the best word of every class):
   ``y``, ``r(w) = cos(q_w, 1_{c(w)}) / mean_{y != c(w)} cos(q_w, 1_y)``; drop a
   word with ``r(w) < threshold`` (default 1: the word fits another class
   better than its own on average). A class without support texts is left alone.
+
+KPT's own rules (Hu et al.'s code, as OpenPrompt runs them; formulas in
+:mod:`mrekv.verbalizer.kpt`) are options beside these:
+
+* ``shared_words="drop"``: one pass of KPT's removal of words shared by several
+  classes or repeated in one (default ``"keep"``: every word is kept);
+* ``prior="mean-logits"``: the calibration prior is
+  ``prior_w = softmax_w(s_w(mean_n z_n))``, the label-word distribution of the
+  *mean mask logits* over the unlabeled texts, as OpenPrompt computes it (default
+  ``"mean-prob"``: ``prior_w = mean_n p_w(z_n)``, the KPT paper's definition);
+* ``refine_frequency(..., refine="kpt")``: cut the ``int(ratio * V)`` vocabulary
+  ids of lowest mean logit and drop every word with a sub-token among them (the
+  cut is by vocabulary rank, not relative to the other label words; it raises
+  :class:`~mrekv.errors.ConfigError` instead of emptying a class);
+* ``refine_relevance(..., refine="kpt")``: KPT's unsupervised ``tfidf_filter``
+  against each class's first word (the class name in KPT's files); no labels.
 
 Words are kept as a mask over the full word list: calibration and refinement
 never touch ``word_logits`` (a dropped word's weight drops out of the class
@@ -40,80 +57,29 @@ import torch
 from torch import nn
 
 from mrekv.errors import ConfigError, unknown_choice
+from mrekv.verbalizer.kpt import project_logits, tfidf_keep, vocab_rank_cut
+from mrekv.verbalizer.kv_math import (
+    class_word_weights,
+    drop_shared,
+    label_word_log_probs,
+    label_word_prior,
+    relevance_scores,
+)
 from mrekv.verbalizer.label_words import LabelWords
 from mrekv.verbalizer.tokens import LabelWordVerbalizer, LeadingSpace
 
 INIT_WEIGHTS = ("uniform", "score")
-
-
-def label_word_log_probs(
-    word_scores: torch.Tensor, active: torch.Tensor, prior: torch.Tensor | None = None
-) -> torch.Tensor:
-    """Log of the (calibrated) label-word distribution over the active words.
-
-    Args:
-        word_scores: ``(batch, W)`` word log-scores.
-        active: ``(W,)`` bool, the words in use.
-        prior: ``(W,)`` positive calibration prior of the active words, or None.
-
-    Returns:
-        ``(batch, W)``: ``log softmax_w(s_w - log prior_w)`` over active words,
-        0 at inactive words (so they add nothing to a weighted sum).
-    """
-    scores = torch.where(active, word_scores, float("-inf"))
-    if prior is not None:
-        scores = scores - torch.log(torch.where(active, prior, 1.0))
-    return torch.where(active, torch.log_softmax(scores, dim=-1), 0.0)
-
-
-def class_word_weights(
-    word_logits: torch.Tensor, membership: torch.Tensor, active: torch.Tensor
-) -> torch.Tensor:
-    """Softmax of the word logits within each class, over its active words.
-
-    Args:
-        word_logits: ``(W,)`` learnable logits.
-        membership: ``(C, W)`` bool, word ``w`` belongs to class ``c``.
-        active: ``(W,)`` bool.
-
-    Returns:
-        ``(C, W)`` weights; each row sums to 1 over the class's active words, 0 elsewhere.
-    """
-    mask = membership & active.unsqueeze(0)
-    logits = torch.where(mask, word_logits.unsqueeze(0), float("-inf"))
-    return torch.where(mask, torch.softmax(logits, dim=-1), 0.0)
-
-
-def label_word_prior(word_scores: torch.Tensor, active: torch.Tensor) -> torch.Tensor:
-    """Mean label-word distribution over texts: ``(N, W)`` scores -> ``(W,)`` (0 if inactive)."""
-    probs = torch.softmax(torch.where(active, word_scores, float("-inf")), dim=-1).mean(dim=0)
-    return torch.where(active, probs.clamp_min(torch.finfo(probs.dtype).tiny), 0.0)
-
-
-def relevance_scores(
-    probs: torch.Tensor, labels: torch.Tensor, word_class: torch.Tensor, num_classes: int
-) -> torch.Tensor:
-    """KPT-style relevance of each word to its own class (module docstring).
-
-    Args:
-        probs: ``(N, W)`` label-word probabilities on the support texts.
-        labels: ``(N,)`` class index of each support text.
-        word_class: ``(W,)`` class index of each word.
-        num_classes: number of classes.
-
-    Returns:
-        ``(W,)`` relevance; ``inf`` where every other class has cosine 0, ``nan``
-        where the word's own class has no support text.
-    """
-    indicator = torch.nn.functional.one_hot(labels, num_classes).to(probs.dtype)  # (N, C)
-    dots = probs.t() @ indicator  # (W, C)
-    norms = probs.norm(dim=0).unsqueeze(1) * indicator.norm(dim=0).unsqueeze(0)
-    cos = torch.where(norms > 0, dots / norms.clamp_min(1e-30), 0.0)
-    own = cos.gather(1, word_class.unsqueeze(1)).squeeze(1)
-    others = (cos.sum(dim=1) - own) / max(num_classes - 1, 1)
-    relevance = own / others
-    has_own = indicator.sum(dim=0)[word_class] > 0
-    return torch.where(has_own, relevance, float("nan"))
+SHARED_WORDS = ("keep", "drop")
+PRIORS = ("mean-prob", "mean-logits")
+REFINE = ("mrekv", "kpt")
+__all__ = [
+    "KnowledgeableVerbalizer",
+    "class_word_weights",
+    "drop_shared",
+    "label_word_log_probs",
+    "label_word_prior",
+    "relevance_scores",
+]
 
 
 class KnowledgeableVerbalizer(LabelWordVerbalizer):
@@ -129,6 +95,14 @@ class KnowledgeableVerbalizer(LabelWordVerbalizer):
         init_weights: ``"uniform"`` or ``"score"`` (weights proportional to the
             mined scores, which must then be positive).
         learn_weights: whether ``word_logits`` is trained.
+        shared_words: ``"keep"`` (default) every word, or ``"drop"`` words shared
+            across classes or repeated in one, as KPT does (module docstring).
+        prior: the calibration prior, ``"mean-prob"`` (default, the mean of the
+            label-word distributions) or ``"mean-logits"`` (OpenPrompt's: the
+            distribution of the mean logits).
+
+    Raises:
+        ConfigError: an unknown option value, or ``label_words`` of the wrong type.
 
     Example:
         >>> lw = LabelWords.from_lists(["neg", "pos"], [["bad", "awful"], ["good", "great"]])
@@ -151,9 +125,18 @@ class KnowledgeableVerbalizer(LabelWordVerbalizer):
         leading_space: LeadingSpace = "auto",
         init_weights: str = "uniform",
         learn_weights: bool = True,
+        shared_words: str = "keep",
+        prior: str = "mean-prob",
     ) -> None:
         if not isinstance(label_words, LabelWords):
             raise ConfigError(f"label_words must be LabelWords, got {type(label_words).__name__}")
+        if shared_words not in SHARED_WORDS:
+            raise ConfigError(unknown_choice("shared_words", shared_words, SHARED_WORDS))
+        if prior not in PRIORS:
+            raise ConfigError(unknown_choice("prior", prior, PRIORS))
+        given = label_words
+        if shared_words == "drop":
+            label_words = drop_shared(label_words)
         super().__init__(
             label_words.classes,
             label_words.as_lists(),
@@ -163,8 +146,10 @@ class KnowledgeableVerbalizer(LabelWordVerbalizer):
         )
         if init_weights not in INIT_WEIGHTS:
             raise ConfigError(unknown_choice("init_weights", init_weights, INIT_WEIGHTS))
-        self.label_words = label_words
+        self.label_words = given
         self.init_weights = init_weights
+        self.shared_words = shared_words
+        self.prior_kind = prior
         self.learn_weights = bool(learn_weights)
         scores = [lw.score for c in label_words.classes for lw in label_words.words[c]]
         if init_weights == "score":
@@ -208,6 +193,7 @@ class KnowledgeableVerbalizer(LabelWordVerbalizer):
     # ------------------------------------------------------------------ state
 
     def active(self) -> torch.Tensor:
+        """``(W,)`` bool: the words in use (tokenized and not refined out)."""
         return self.tokenized & ~self.refined_out
 
     def _after_prepare(self) -> None:
@@ -253,10 +239,33 @@ class KnowledgeableVerbalizer(LabelWordVerbalizer):
         )
 
     @torch.no_grad()
+    def calibrate(self, mask_inputs: torch.Tensor) -> KnowledgeableVerbalizer:
+        """Set the prior from unlabeled texts' mask logits ``(N, num_masks, vocab)``; return self.
+
+        With ``prior="mean-logits"`` the logits are averaged over the texts first.
+
+        Raises:
+            ValueError: no texts.
+        """
+        if mask_inputs.shape[0] == 0:
+            raise ValueError("calibrate needs at least one unlabeled text")
+        if self.prior_kind == "mean-logits":
+            mask_inputs = mask_inputs.float().mean(dim=0, keepdim=True)
+        self.prior = label_word_prior(self.word_scores(mask_inputs), self.active())
+        return self
+
+    @torch.no_grad()
     def calibrate_words(self, word_scores: torch.Tensor) -> KnowledgeableVerbalizer:
-        """Set the prior from unlabeled texts' word log-scores ``(N, W)``."""
+        """Set the prior from unlabeled texts' word log-scores ``(N, W)``.
+
+        With ``prior="mean-logits"`` the prior is the distribution of the mean word
+        scores, which equals OpenPrompt's for ``aggregate`` ``"first"`` and
+        ``"mean"`` (use :meth:`calibrate` for ``"max"``).
+        """
         if word_scores.shape[0] == 0:
             raise ValueError("calibrate needs at least one unlabeled text")
+        if self.prior_kind == "mean-logits":
+            word_scores = word_scores.mean(dim=0, keepdim=True)
         self.prior = label_word_prior(word_scores, self.active())
         return self
 
@@ -274,23 +283,53 @@ class KnowledgeableVerbalizer(LabelWordVerbalizer):
                 new_active[best] = True
         self.refined_out = self.refined_out | (active & ~new_active)
 
+    def _check_refine(self, refine: str) -> None:
+        if refine not in REFINE:
+            raise ConfigError(unknown_choice("refine", refine, REFINE))
+
+    def _drop_kpt(self, drop: torch.Tensor, what: str) -> None:
+        """Mark ``drop`` words refined out; raise rather than empty a class (KPT's rules)."""
+        active = self.active()
+        for c, name in enumerate(self.classes):
+            members = self.membership[c] & active
+            if members.any() and not (members & ~drop).any():
+                raise ConfigError(f"{what} removes every label word of class {name!r}")
+        self.refined_out = self.refined_out | (active & drop)
+
     @torch.no_grad()
     def refine_frequency(
-        self, mask_inputs: torch.Tensor | None = None, *, ratio: float = 0.5
+        self, mask_inputs: torch.Tensor | None = None, *, ratio: float = 0.5, refine: str = "mrekv"
     ) -> KnowledgeableVerbalizer:
-        """Drop words whose prior is below ``ratio`` x their class's mean prior; return self.
+        """Drop rarely predicted words; return self.
 
         Args:
             mask_inputs: unlabeled texts' mask logits ``(N, num_masks, vocab)`` to
-                estimate the prior from; ``None`` uses the calibration prior.
-            ratio: the threshold relative to the class mean (0 keeps everything).
+                estimate the prior from; ``None`` uses the calibration prior
+                (``refine="mrekv"`` only).
+            ratio: ``refine="mrekv"``: drop a word whose prior is below ``ratio`` x its
+                class's mean prior (0 keeps everything). ``refine="kpt"``: the share
+                of the vocabulary cut by mean logit (KPT's ``candidate_frac``).
+            refine: ``"mrekv"`` (default) or ``"kpt"`` (module docstring).
 
         Raises:
             RuntimeError: no ``mask_inputs`` and :meth:`calibrate` was never called.
+            ConfigError: a bad ``ratio`` or ``refine``; with ``"kpt"``, no
+                ``mask_inputs`` or a class left without words.
+
+        Example:
+            >>> v.refine_frequency(unlabeled_mask_logits, ratio=0.5, refine="kpt")  # doctest: +SKIP
         """
+        self._check_refine(refine)
         if ratio < 0:
             raise ConfigError(f"ratio must be >= 0, got {ratio}")
         active = self.active()
+        if refine == "kpt":
+            if mask_inputs is None:
+                raise ConfigError("refine_frequency(refine='kpt') needs the mask logits")
+            mean = mask_inputs[:, 0, :].float().mean(dim=0)
+            cut = vocab_rank_cut(mean, self.token_ids, self.token_mask, ratio)
+            self._drop_kpt(active & cut, f"refine_frequency(ratio={ratio}, refine='kpt')")
+            return self
         if mask_inputs is not None:
             prior = label_word_prior(self.word_scores(mask_inputs), active)
         elif self.prior is not None:
@@ -307,17 +346,47 @@ class KnowledgeableVerbalizer(LabelWordVerbalizer):
     def refine_relevance(
         self,
         mask_inputs: torch.Tensor,
-        labels: Sequence[int] | torch.Tensor,
+        labels: Sequence[int] | torch.Tensor | None = None,
         *,
         threshold: float = 1.0,
+        refine: str = "mrekv",
     ) -> KnowledgeableVerbalizer:
         """Drop words less relevant to their class than to the others; return self.
 
         Args:
             mask_inputs: support texts' mask logits ``(N, num_masks, vocab)``.
-            labels: ``(N,)`` class index of each support text.
-            threshold: drop a word whose relevance ``r(w)`` (module docstring) is below it.
+            labels: ``(N,)`` class index of each support text (``refine="mrekv"``;
+                ignored by ``"kpt"``, which is unsupervised).
+            threshold: drop a word whose relevance ``r(w)`` (module docstring) is
+                below it (``refine="mrekv"`` only).
+            refine: ``"mrekv"`` (default) or ``"kpt"`` (KPT's ``tfidf_filter``
+                against each class's first kept word; needs ``aggregate`` first / mean / max).
+
+        Raises:
+            ValueError: labels that do not match the texts or the classes.
+            ConfigError: a bad ``refine``; with ``"kpt"``, every class down to one word.
+
+        Example:
+            >>> v.refine_relevance(support_mask_logits, refine="kpt")  # doctest: +SKIP
         """
+        self._check_refine(refine)
+        if refine == "kpt":
+            active = self.active()
+            words = [w for w in range(len(self.flat_words)) if bool(active[w])]
+            word_class = [self.word_class[w] for w in words]
+            first = [word_class.index(c) for c in range(self.num_classes)]
+            scores = project_logits(
+                mask_inputs[:, 0, :].float(), self.token_ids[words], self.token_mask[words],
+                self.aggregate,
+            )
+            result = tfidf_keep(scores, word_class, first)
+            members = [[j for j, k in enumerate(word_class) if k == c] for c in range(len(first))]
+            kept = {words[members[c][i]] for c, idx in enumerate(result.kept) for i in idx}
+            drop = torch.tensor([w not in kept for w in range(len(self.flat_words))])
+            self._drop_kpt(active & drop.to(active.device), "refine_relevance(refine='kpt')")
+            return self
+        if labels is None:
+            raise ValueError("refine_relevance(refine='mrekv') needs the support labels")
         labels = torch.as_tensor(labels, dtype=torch.long, device=mask_inputs.device)
         if labels.shape != (mask_inputs.shape[0],):
             raise ValueError(
@@ -326,13 +395,14 @@ class KnowledgeableVerbalizer(LabelWordVerbalizer):
         if labels.numel() and (labels.min() < 0 or labels.max() >= self.num_classes):
             raise ValueError(f"labels must be class indices in [0, {self.num_classes})")
         probs = self.label_word_probs(mask_inputs)
-        word_class = torch.tensor(self.word_class, device=probs.device)
-        rel = relevance_scores(probs, labels.to(probs.device), word_class, self.num_classes)
+        word_class_t = torch.tensor(self.word_class, device=probs.device)
+        rel = relevance_scores(probs, labels.to(probs.device), word_class_t, self.num_classes)
         drop = self.active() & (rel < threshold)  # nan compares False: kept
         self._drop(drop, torch.nan_to_num(rel, nan=float("inf")))
         return self
 
     def word_report(self) -> dict[str, dict[str, Any]]:
+        """Per class: words given, kept, dropped by tokenization and by refinement."""
         report = super().word_report()
         for c, name in enumerate(self.classes):
             report[name]["dropped_refinement"] = [
@@ -345,12 +415,15 @@ class KnowledgeableVerbalizer(LabelWordVerbalizer):
     # ------------------------------------------------------------------ config
 
     def to_config(self) -> dict[str, Any]:
+        """JSON-ready options, words, learned weights, prior and refinement mask."""
         return {
             "type": self.config_type,
             "label_words": self.label_words.to_dict(),
             **self._word_options(),
             "init_weights": self.init_weights,
             "learn_weights": self.learn_weights,
+            "shared_words": self.shared_words,
+            "prior_kind": self.prior_kind,
             "word_weights": self.word_logits.detach().cpu().tolist(),
             "prior": None if self.prior is None else self.prior.cpu().tolist(),
             "refined_out": self.refined_out.cpu().tolist(),
@@ -358,6 +431,11 @@ class KnowledgeableVerbalizer(LabelWordVerbalizer):
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> KnowledgeableVerbalizer:
+        """Rebuild from :meth:`to_config` data.
+
+        Raises:
+            ConfigError: an unknown key, no label words, or a list of the wrong length.
+        """
         allowed = {
             "type",
             "label_words",
@@ -366,6 +444,8 @@ class KnowledgeableVerbalizer(LabelWordVerbalizer):
             "leading_space",
             "init_weights",
             "learn_weights",
+            "shared_words",
+            "prior_kind",
             "word_weights",
             "prior",
             "refined_out",
@@ -385,6 +465,8 @@ class KnowledgeableVerbalizer(LabelWordVerbalizer):
             leading_space=config.get("leading_space", "auto"),
             init_weights=config.get("init_weights", "uniform"),
             learn_weights=config.get("learn_weights", True),
+            shared_words=config.get("shared_words", "keep"),
+            prior=config.get("prior_kind", "mean-prob"),
         )
         n = len(v.flat_words)
         for key in ("word_weights", "prior", "refined_out"):

@@ -1,0 +1,1 @@
+"""OpenPrompt's ``openprompt.utils``: :mod:`.calibrate` and :mod:`.reproduciblity` (sic)."""
