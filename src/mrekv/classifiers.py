@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mrekv.errors import SaveFormatError
-from mrekv.prompt.saving import CONFIG_FILE
+from mrekv.prompt.saving import CONFIG_FILE, recover_interrupted_save
 
 if TYPE_CHECKING:  # pragma: no cover
     from mrekv.prompt.estimator import BaseClassifier
@@ -43,6 +43,8 @@ def load_classifier(path: str | Path, *, device: Any = None, progress: bool = Tr
         SaveFormatError: not a saved classifier, or its files are broken (named).
     """
     folder = Path(path)
+    if not folder.is_dir():  # a save killed between its renames (see mrekv._folders)
+        recover_interrupted_save(folder)
     path_json = folder / CONFIG_FILE
     if not path_json.is_file():
         raise SaveFormatError(f"{path_json}: missing; {folder} is not a saved mrekv classifier")

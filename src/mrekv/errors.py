@@ -67,3 +67,18 @@ def unknown_choice(kind: str, value: object, choices: Iterable[object]) -> str:
     """Return a message for a value that is not one of ``choices``."""
     listed = ", ".join(repr(c) for c in choices)
     return f"unknown {kind} {value!r}; valid choices: {listed}"
+
+
+class ModelUnavailableError(MrekvError, FileNotFoundError):
+    """A model cannot be loaded: a path that does not exist, or a Hub id that cannot be reached.
+
+    The message says how to supply a local copy.
+    """
+
+
+class ResultsLockedError(MrekvError, RuntimeError):
+    """Another process is writing the same results file (the message names it and its pid)."""
+
+
+class DataRootError(MrekvError, FileNotFoundError):
+    """A default data folder cannot be found; the message names the variable to set."""

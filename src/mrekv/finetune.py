@@ -80,8 +80,9 @@ class FineTuneClassifier(BaseClassifier):
         classes: class names; default: the sorted labels seen by ``fit``.
         learning_rate: AdamW rate of the encoder.
         head_learning_rate: AdamW rate of the classification head (default: ``learning_rate``).
-        epochs, max_steps, batch_size, eval_batch_size, max_length, warmup_ratio,
-        weight_decay, max_grad_norm, seed: see :class:`~mrekv.prompt.training.TrainingArgs`.
+        epochs, max_steps, batch_size, eval_batch_size: see
+            :class:`~mrekv.prompt.training.TrainingArgs`.
+        max_length, warmup_ratio, weight_decay, max_grad_norm, seed: likewise.
         device: default CUDA when available, else CPU.
         trust_remote_code: allow custom model code when loading by name.
         progress: show progress bars.
@@ -140,9 +141,13 @@ class FineTuneClassifier(BaseClassifier):
         if isinstance(self._source, (str, Path)):
             from transformers import AutoModelForSequenceClassification
 
+            from mrekv.models import hub_load
+
             seed_everything(self.seed)  # the new head's initialisation
-            model = AutoModelForSequenceClassification.from_pretrained(
+            model = hub_load(
                 str(self._source),
+                "model",
+                AutoModelForSequenceClassification.from_pretrained,
                 num_labels=len(classes),
                 id2label=dict(enumerate(classes)),
                 label2id={c: i for i, c in enumerate(classes)},
@@ -195,5 +200,14 @@ class FineTuneClassifier(BaseClassifier):
             raise SaveFormatError(
                 f"{config_path}: {len(config['classes'])} classes but the model in "
                 f"{folder / 'config.json'} has {model.config.num_labels} labels"
+            )
+        id2label = getattr(model.config, "id2label", None) or {}
+        labels = [str(id2label.get(i, id2label.get(str(i)))) for i in range(len(id2label))]
+        if labels != list(config["classes"]):
+            # the head's rows are in id2label's order: another order swaps every label
+            raise SaveFormatError(
+                f"{config_path}: 'classes' {config['classes']} do not match the model's labels "
+                f"{labels} (id2label in {folder / 'config.json'}); the head's rows would be "
+                "read as the wrong classes"
             )
         return cls(model.eval(), tokenizer=tokenizer, classes=config["classes"], **options)

@@ -19,6 +19,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from mrekv.mlm_head import locate_mlm_head as locate_mlm_head
+from mrekv.model_source import check_model_reference as check_model_reference
+from mrekv.model_source import hub_load
 
 if TYPE_CHECKING:  # pragma: no cover
     import torch
@@ -62,15 +64,18 @@ def load_tokenizer(
     from transformers import AutoTokenizer
 
     name = str(name_or_path)
+    if Path(name).expanduser().exists():
+        name = str(Path(name).expanduser())
     if "mecab_kwargs" not in kwargs and _wants_missing_ipadic(name):
         kwargs = {**kwargs, "mecab_kwargs": _unidic_fallback(name)}
+    load = AutoTokenizer.from_pretrained
     try:
-        return AutoTokenizer.from_pretrained(name, trust_remote_code=trust_remote_code, **kwargs)
+        return hub_load(name, "tokenizer", load, trust_remote_code=trust_remote_code, **kwargs)
     except Exception as exc:  # the Hub case: we could not read the config beforehand
         if "ipadic" not in str(exc) or "mecab_kwargs" in kwargs:
             raise
         kwargs = {**kwargs, "mecab_kwargs": _unidic_fallback(name)}
-        return AutoTokenizer.from_pretrained(name, trust_remote_code=trust_remote_code, **kwargs)
+        return hub_load(name, "tokenizer", load, trust_remote_code=trust_remote_code, **kwargs)
 
 
 def _wants_missing_ipadic(name: str) -> bool:
@@ -125,56 +130,16 @@ def load_masked_lm(
     """
     from transformers import AutoModelForMaskedLM
 
-    check_model_reference(name_or_path)
     tokenizer = load_tokenizer(
         name_or_path, trust_remote_code=trust_remote_code, **(tokenizer_kwargs or {})
     )
-    model = AutoModelForMaskedLM.from_pretrained(
-        str(name_or_path), trust_remote_code=trust_remote_code, **model_kwargs
-    )
+    model = hub_load(str(name_or_path), "model", AutoModelForMaskedLM.from_pretrained,
+                     trust_remote_code=trust_remote_code, **model_kwargs)
     return model.eval(), tokenizer
 
 
 Backbone = Literal["masked", "causal"]
 BACKBONES: tuple[str, ...] = ("masked", "causal")
-
-
-def check_model_reference(name_or_path: str | Path) -> None:
-    """Fail at once on a model reference that cannot be loaded offline.
-
-    A reference that looks like a path (absolute, ``./``, ``../``, ``~``, or a
-    ``.gguf`` file) must exist. A Hub id with ``HF_HUB_OFFLINE=1`` must be in the
-    local Hugging Face cache. Otherwise the load proceeds (the Hub is reachable
-    or the error comes from transformers).
-
-    Raises:
-        FileNotFoundError: the path does not exist, or the offline Hub id is not
-            cached (the message says how to supply a local copy).
-    """
-    import os
-
-    name = str(name_or_path)
-    path = Path(name).expanduser()
-    looks_like_path = (
-        path.is_absolute() or name.startswith((".", "~")) or name.endswith(".gguf")
-        or os.sep in name and name.count("/") != 1
-    )
-    if path.exists():
-        return
-    if looks_like_path:
-        raise FileNotFoundError(
-            f"model {name!r}: no such file or folder. Pass a folder holding config.json, the "
-            "weights and the tokenizer, a .gguf file, or a Hugging Face Hub id"
-        )
-    if os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on"):
-        from huggingface_hub import try_to_load_from_cache
-
-        if try_to_load_from_cache(name, "config.json") is None:
-            raise FileNotFoundError(
-                f"model {name!r} is not in the local Hugging Face cache and HF_HUB_OFFLINE is "
-                "set: download it on a machine with access (huggingface-cli download "
-                f"{name} --local-dir <folder>) and pass the folder instead"
-            )
 
 
 def detect_backbone(model_or_config: Any) -> Backbone:
@@ -218,8 +183,8 @@ def load_lm(
 
     A GGUF file is converted once into a cached safetensors folder
     (:func:`mrekv.gguf.convert_gguf`). A path that does not exist, or a Hub id
-    that is not cached while ``HF_HUB_OFFLINE`` is set, fails at once
-    (:func:`check_model_reference`).
+    that is not cached while ``HF_HUB_OFFLINE`` is set or the Hub does not
+    answer, fails at once (:func:`check_model_reference`).
 
     Args:
         name_or_path: Hub id, folder, or ``.gguf`` file (causal LMs).
@@ -232,7 +197,8 @@ def load_lm(
         ``(model, tokenizer, backbone)``; the model is in eval mode.
 
     Raises:
-        FileNotFoundError: the model cannot be found offline (message says what to do).
+        ModelUnavailableError: the model cannot be found or fetched (a
+            ``FileNotFoundError``; the message says how to supply a local copy).
         ConfigError: an unknown ``backbone``, or one the config cannot be told from.
 
     Example:
@@ -256,15 +222,15 @@ def load_lm(
     if backbone == "auto":
         from transformers import AutoConfig
 
-        backbone = detect_backbone(
-            AutoConfig.from_pretrained(name, trust_remote_code=trust_remote_code)
-        )
+        backbone = detect_backbone(hub_load(name, "configuration", AutoConfig.from_pretrained,
+                                            trust_remote_code=trust_remote_code))
     from transformers import AutoModelForCausalLM, AutoModelForMaskedLM
 
     auto_class: Any = AutoModelForCausalLM if backbone == "causal" else AutoModelForMaskedLM
     tokenizer = load_tokenizer(name, trust_remote_code=trust_remote_code,
                                **(tokenizer_kwargs or {}))
-    model = auto_class.from_pretrained(name, trust_remote_code=trust_remote_code, **model_kwargs)
+    model = hub_load(name, "model", auto_class.from_pretrained,
+                     trust_remote_code=trust_remote_code, **model_kwargs)
     return model.eval(), tokenizer, backbone  # type: ignore[return-value]
 
 

@@ -241,6 +241,8 @@ def _build() -> tuple[MMMDataset, ...]:
 
 #: The 21 sub-datasets, language-major, families in ``Family`` order.
 MMM_DATASETS: tuple[MMMDataset, ...] = _build()
+"""The 21 MMM sub-datasets ({en, ja, zh} x 7 families), language-major, families in
+``Family`` order."""
 
 
 def _key(name: str) -> str:

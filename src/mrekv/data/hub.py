@@ -15,13 +15,15 @@ from __future__ import annotations
 
 import os
 import socket
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
 
 from mrekv.errors import MrekvError
 
-__all__ = ["CLI_DATA_FLAG", "HUB_TIMEOUT", "DatasetUnavailableError", "HubAccess"]
+__all__ = ["CLI_DATA_FLAG", "HUB_TIMEOUT", "DatasetUnavailableError", "HubAccess",
+           "network_errors"]
 
 #: Seconds to wait for the Hub before giving up (connection probe and etag request).
 HUB_TIMEOUT = 5.0
@@ -49,11 +51,20 @@ def _hub_reachable(endpoint: str) -> bool:
         return True  # let huggingface_hub go through the proxy
     url = urlparse(endpoint)
     port = url.port or (443 if url.scheme == "https" else 80)
-    try:
-        with socket.create_connection((url.hostname or "", port), timeout=HUB_TIMEOUT):
-            return True
-    except OSError:
-        return False
+    answered: list[bool] = []
+
+    def connect() -> None:
+        try:
+            with socket.create_connection((url.hostname or "", port), timeout=HUB_TIMEOUT):
+                answered.append(True)
+        except OSError:
+            pass
+
+    # the name lookup ignores the socket timeout, so the whole probe runs in a thread
+    probe = threading.Thread(target=connect, daemon=True)
+    probe.start()
+    probe.join(HUB_TIMEOUT)
+    return bool(answered)
 
 
 @dataclass(frozen=True)
@@ -110,6 +121,7 @@ class HubAccess:
         )
 
         remedy = self.remedy(repo, repr(file_name))
+        failed: tuple[type[BaseException], ...] = (HfHubHTTPError, OSError, *network_errors())
         try:
             downloaded = hf_hub_download(
                 repo,
@@ -128,7 +140,7 @@ class HubAccess:
                 f"{what}: {repo} has no file {file_name!r} (the recorded name may differ from "
                 f"the Hub's: pass filename=); or {remedy}"
             ) from None
-        except (HfHubHTTPError, OSError) as err:
+        except failed as err:
             raise DatasetUnavailableError(
                 f"{what}: the Hub failed ({type(err).__name__}: {err}); {remedy}"
             ) from None
@@ -167,6 +179,25 @@ class HubAccess:
                 f"holds none of its files; {self.remedy(repo, wanted)}"
             )
         return cached, f"the Hugging Face cache of {repo}"
+
+
+def network_errors() -> tuple[type[BaseException], ...]:
+    """The error types of a failed Hub request, the HTTP clients' included (those imported).
+
+    ``huggingface_hub`` lets its HTTP client's transport errors (``httpx``'s
+    ``ConnectError``, ``requests``' ``ConnectionError``) escape unwrapped.
+    """
+    import sys
+
+    found: list[type[BaseException]] = []
+    for module, attr in (("httpx2", "HTTPError"), ("httpx", "HTTPError"),
+                         ("requests", "RequestException"), ("urllib3.exceptions", "HTTPError")):
+        error = getattr(sys.modules.get(module), attr, None)
+        if isinstance(error, type) and issubclass(error, BaseException):
+            found.append(error)
+    from huggingface_hub.errors import HfHubHTTPError, OfflineModeIsEnabled
+
+    return (*found, HfHubHTTPError, OfflineModeIsEnabled, ConnectionError, TimeoutError)
 
 
 def _cached_files(repo: str, revision: str | None) -> list[str]:

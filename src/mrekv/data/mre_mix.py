@@ -248,7 +248,7 @@ def build_mre_file(
         min_count: relation words: minimum number of knowledge texts.
         p_value: relation words: significance level.
         format: ``"jsonl"`` or ``"json"``.
-        root: the corpora root (default: ``$MREKV_DATASETS`` or ``../shared/datasets``).
+        root: the corpora root (default: see :func:`mrekv.data.paths.datasets_root`).
         show_progress: show a progress bar while tokenizing.
 
     Returns:

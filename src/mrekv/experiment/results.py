@@ -8,6 +8,10 @@ killed with SIGKILL either finished that system call or never started it, so it
 loses at most the cell it was computing. A torn tail (a power cut in the middle
 of a write, or a disk-full short write) is a last line without its newline: the
 reader ignores it and :func:`repair` cuts it off before the next append.
+
+One writer per file: :func:`results_lock` refuses a second process (two runs on
+one file would compute every cell twice, and one's repair could cut the other's
+lines).
 """
 
 from __future__ import annotations
@@ -15,11 +19,14 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import time
 from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from mrekv.errors import MrekvError
+from mrekv._io import file_mode
+from mrekv.errors import MrekvError, ResultsLockedError
 
 #: Version of the result-line layout (bumped when fields change meaning).
 RESULTS_FORMAT = 1
@@ -41,40 +48,127 @@ def indices_hash(indices: tuple[int, ...] | list[int]) -> str:
     return stable_hash(sorted(int(i) for i in indices), 12)
 
 
+def lock_path(path: str | Path) -> Path:
+    """The lock file of results file ``path``: ``<name>.lock`` beside it."""
+    target = Path(path)
+    return target.with_name(target.name + ".lock")
+
+
+@contextmanager
+def results_lock(path: str | Path) -> Iterator[Path]:
+    """Hold the single-writer lock of results file ``path`` for the ``with`` block.
+
+    An advisory ``flock`` on ``<name>.lock``, which holds the writer's pid and is
+    removed on exit. The kernel drops the lock when its process dies, so a killed
+    run never leaves a stale lock behind. Readers take no lock.
+
+    Raises:
+        ResultsLockedError: another process holds it (the message names the file
+            and that process's id).
+    """
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not POSIX: no lock to take
+        yield lock_path(path)
+        return
+    lock = lock_path(path)
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    while True:
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT, file_mode())
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            other = os.read(fd, 64).decode("ascii", "replace").strip() or "unknown"
+            os.close(fd)
+            raise ResultsLockedError(
+                f"{path}: another process (pid {other}) is writing this results file; wait "
+                "for it to finish (a rerun then resumes) or write to another results file"
+            ) from None
+        try:  # the previous holder may have removed the file between open and flock
+            current = os.stat(lock).st_ino == os.fstat(fd).st_ino
+        except FileNotFoundError:
+            current = False
+        if current:
+            break
+        os.close(fd)
+    try:
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()}\n".encode("ascii"))
+        yield lock
+    finally:
+        try:
+            os.unlink(lock)  # while still holding it: see the inode check above
+        except FileNotFoundError:
+            pass
+        os.close(fd)
+
+
 def repair(path: str | Path) -> int:
-    """Cut a torn last line (one without its trailing newline) off ``path``.
+    """End ``path`` with a whole line: cut off a torn last line (one without its newline).
+
+    Never removes a complete line: a last line that is a whole JSON object
+    lacking only its newline gets the newline instead, and a tail that changes
+    while it is examined belongs to a write in progress (by a writer that
+    predates the lock, see :func:`results_lock`) and is left alone. Call it
+    while holding the lock.
 
     Returns:
         How many bytes were removed (0 when the file is whole or absent).
     """
     target = Path(path)
-    if not target.exists():
-        return 0
-    size = target.stat().st_size
-    if size == 0:
-        return 0
-    with target.open("rb+") as handle:
-        # Read backwards in blocks until the last newline is found.
-        block = 65536
-        pos = size
+    for _attempt in range(5):
+        if not target.exists():
+            return 0
+        size = target.stat().st_size
+        keep = _last_line_end(target, size)
+        if keep == size:
+            return 0
+        with target.open("rb") as handle:
+            handle.seek(keep)
+            tail = handle.read(size - keep)
+        if _is_record(tail):
+            fd = os.open(target, os.O_WRONLY | os.O_APPEND)
+            try:
+                os.write(fd, b"\n")
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            return 0
+        time.sleep(0.05)  # a write in progress finishes within this
+        if target.stat().st_size != size:
+            continue
+        with target.open("rb+") as handle:
+            handle.seek(0, os.SEEK_END)
+            if handle.tell() != size:
+                continue
+            handle.truncate(keep)
+            handle.flush()
+            os.fsync(handle.fileno())
+        return size - keep
+    return 0
+
+
+def _last_line_end(target: Path, size: int) -> int:
+    """The offset just past the last newline among the first ``size`` bytes (0 if none)."""
+    block = 65536
+    pos = size
+    with target.open("rb") as handle:
         while pos > 0:
             start = max(0, pos - block)
             handle.seek(start)
             chunk = handle.read(pos - start)
-            if pos == size and chunk.endswith(b"\n"):
-                return 0
             cut = chunk.rfind(b"\n")
             if cut >= 0:
-                keep = start + cut + 1
-                handle.truncate(keep)
-                handle.flush()
-                os.fsync(handle.fileno())
-                return size - keep
+                return start + cut + 1
             pos = start
-        handle.truncate(0)
-        handle.flush()
-        os.fsync(handle.fileno())
-        return size
+    return 0
+
+
+def _is_record(tail: bytes) -> bool:
+    try:
+        return isinstance(json.loads(tail.decode("utf-8")), dict)
+    except (UnicodeDecodeError, ValueError):
+        return False
 
 
 def append_line(path: str | Path, record: Mapping[str, Any]) -> None:
@@ -86,7 +180,7 @@ def append_line(path: str | Path, record: Mapping[str, Any]) -> None:
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     data = (json.dumps(dict(record), ensure_ascii=False, sort_keys=True) + "\n").encode("utf-8")
-    fd = os.open(target, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    fd = os.open(target, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)  # less the umask
     try:
         written = os.write(fd, data)
         os.fsync(fd)

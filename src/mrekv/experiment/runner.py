@@ -40,6 +40,7 @@ from mrekv.experiment.results import (
     finished_keys,
     indices_hash,
     repair,
+    results_lock,
     stable_hash,
 )
 
@@ -328,6 +329,7 @@ def run_experiment(
     Raises:
         ConfigError: a bad config, or a knowledge source that would leak (it shares
             texts with the test set or the few-shot pool).
+        ResultsLockedError: another process is writing the same results file.
 
     Example:
         >>> run_experiment("experiments/quick.toml")   # doctest: +SKIP
@@ -360,38 +362,40 @@ def run_experiment(
         unknown = sorted(set(datasets) - set(names))
         if unknown:
             raise ConfigError(f"datasets {unknown} are not in the config; its datasets: {names}")
-    if out.exists() and not resume:
-        out.rename(out.with_name(f"{out.name}.{int(time.time())}.bak"))
-    repair(out)
-    done = finished_keys(out)
-    ctx = _Context(config, out.parent / f"{out.stem}.models")
-    for dataset in config.datasets:  # load all first: a leaking config is refused up front
-        ctx.datasets[dataset.name] = prepare_dataset(dataset, config)
-    langs = {name: data.lang for name, data in ctx.datasets.items()}
-    has_kpt = {name: kpt_path(data, config) is not None for name, data in ctx.datasets.items()}
-    cells = [(cell, cell_key(config, cell)) for cell in plan_cells(config, langs, has_kpt)]
-    if wanted is not None:
-        cells = [(c, k) for c, k in cells if c.method.name in wanted]
-    if datasets is not None:
-        rank = {name: i for i, name in enumerate(datasets)}
-        cells = sorted(((c, k) for c, k in cells if c.dataset in rank),
-                       key=lambda ck: rank[ck[0].dataset])
-    if shard is not None:
-        groups = list(dict.fromkeys((c.dataset, c.model) for c, _ in cells))
-        mine = {g for i, g in enumerate(groups) if i % shard[1] == shard[0]}
-        cells = [(c, k) for c, k in cells if (c.dataset, c.model) in mine]
-    pending = [(cell, key) for cell, key in cells if key not in done]
-    # run a (dataset, model) group's cells together: one model load and LM cache per group
-    order = {g: i for i, g in enumerate(dict.fromkeys((c.dataset, c.model) for c, _ in pending))}
-    pending.sort(key=lambda ck: order[(ck[0].dataset, ck[0].model)])
-    ctx.progress = progress
-    bar = tqdm(pending, desc=config.name, unit="cell", disable=not progress, dynamic_ncols=True)
-    for cell, key in bar:
-        bar.set_postfix_str(f"{cell.dataset} {cell.method.name} k={cell.shots} s={cell.seed}")
-        if cell.skip_reason is not None:
-            body: dict[str, Any] = {"skip_reason": cell.skip_reason, "metrics": None}
-            append_line(out, _record(cell, key, ctx, langs[cell.dataset], body, "skipped"))
-            continue
-        body = _execute(cell, ctx)
-        append_line(out, _record(cell, key, ctx, langs[cell.dataset], body, "ok"))
-    return out
+    with results_lock(out):  # one writer per file: no twice-run cells, no repair of its lines
+        if out.exists() and not resume:
+            out.rename(out.with_name(f"{out.name}.{int(time.time())}.bak"))
+        repair(out)
+        done = finished_keys(out)
+        ctx = _Context(config, out.parent / f"{out.stem}.models")
+        for dataset in config.datasets:  # load all first: a leaking config is refused up front
+            ctx.datasets[dataset.name] = prepare_dataset(dataset, config)
+        langs = {name: data.lang for name, data in ctx.datasets.items()}
+        has_kpt = {name: kpt_path(data, config) is not None for name, data in ctx.datasets.items()}
+        cells = [(cell, cell_key(config, cell)) for cell in plan_cells(config, langs, has_kpt)]
+        if wanted is not None:
+            cells = [(c, k) for c, k in cells if c.method.name in wanted]
+        if datasets is not None:
+            rank = {name: i for i, name in enumerate(datasets)}
+            cells = sorted(((c, k) for c, k in cells if c.dataset in rank),
+                           key=lambda ck: rank[ck[0].dataset])
+        if shard is not None:
+            groups = list(dict.fromkeys((c.dataset, c.model) for c, _ in cells))
+            mine = {g for i, g in enumerate(groups) if i % shard[1] == shard[0]}
+            cells = [(c, k) for c, k in cells if (c.dataset, c.model) in mine]
+        pending = [(cell, key) for cell, key in cells if key not in done]
+        # run a (dataset, model) group's cells together: one model load and LM cache per group
+        running = dict.fromkeys((c.dataset, c.model) for c, _ in pending)
+        order = {g: i for i, g in enumerate(running)}
+        pending.sort(key=lambda ck: order[(ck[0].dataset, ck[0].model)])
+        ctx.progress = progress
+        bar = tqdm(pending, desc=config.name, unit="cell", disable=not progress, dynamic_ncols=True)
+        for cell, key in bar:
+            bar.set_postfix_str(f"{cell.dataset} {cell.method.name} k={cell.shots} s={cell.seed}")
+            if cell.skip_reason is not None:
+                body: dict[str, Any] = {"skip_reason": cell.skip_reason, "metrics": None}
+                append_line(out, _record(cell, key, ctx, langs[cell.dataset], body, "skipped"))
+                continue
+            body = _execute(cell, ctx)
+            append_line(out, _record(cell, key, ctx, langs[cell.dataset], body, "ok"))
+        return out

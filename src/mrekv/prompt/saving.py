@@ -18,14 +18,13 @@ loads a folder of either kind.
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import tempfile
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+import math
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from mrekv._folders import atomic_folder as atomic_folder
+from mrekv._folders import recover_interrupted_save
 from mrekv._io import atomic_write_json
 from mrekv._version import __version__
 from mrekv.errors import SaveFormatError
@@ -44,41 +43,6 @@ KEYS: dict[str, set[str]] = {
     "prompt": _COMMON_KEYS | {"template", "verbalizer", "lang", "backbone", "train_mode"},
     "finetune": _COMMON_KEYS,
 }
-
-
-@contextmanager
-def atomic_folder(target: str | Path) -> Iterator[Path]:
-    """Yield an empty temporary folder beside ``target``; on success it replaces ``target``.
-
-    If the block raises, the temporary folder is removed and ``target`` (if it
-    existed) is untouched. The swap renames the old folder aside, renames the
-    new one in, then deletes the old one; if the second rename fails the old
-    folder is put back.
-    """
-    target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
-    try:
-        yield tmp
-        if target.exists():
-            if not target.is_dir():
-                raise SaveFormatError(f"{target} exists and is not a folder")
-            old = Path(
-                tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".old", dir=target.parent)
-            )
-            os.replace(target, old / "old")
-            try:
-                os.replace(tmp, target)
-            except BaseException:
-                os.replace(old / "old", target)
-                shutil.rmtree(old, ignore_errors=True)
-                raise
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, target)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
 
 
 def build_config(
@@ -111,6 +75,8 @@ def read_config(folder: str | Path, kind: Kind) -> dict[str, Any]:
             keys, another format, version or kind (the message names the file).
     """
     folder = Path(folder)
+    if not folder.is_dir():
+        recover_interrupted_save(folder)
     if not folder.is_dir():
         raise SaveFormatError(f"{folder}: no such folder (expected a saved mrekv classifier)")
     path = folder / CONFIG_FILE
@@ -163,32 +129,48 @@ def save_tensors(path: Path, tensors: Mapping[str, torch.Tensor]) -> None:
 
 
 def load_tensors(path: Path) -> dict[str, torch.Tensor]:
-    """Load a safetensors file; SaveFormatError naming it when missing or corrupted."""
+    """Load a safetensors file; SaveFormatError naming it when missing, corrupted or not finite."""
+    import torch
     from safetensors.torch import load_file
 
     if not path.is_file():
         raise SaveFormatError(f"{path}: missing")
     try:
-        return load_file(path)
+        tensors = load_file(path)
     except Exception as exc:  # noqa: BLE001 - safetensors raises its own error type
         raise SaveFormatError(f"{path}: unreadable or truncated safetensors file ({exc})") from exc
+    bad = sorted(
+        name for name, t in tensors.items()
+        if t.is_floating_point() and not bool(torch.isfinite(t).all())
+    )
+    if bad:  # NaN scores would be written out as NaN, which is not JSON
+        raise SaveFormatError(f"{path}: tensors {bad} hold NaN or infinite values")
+    return tensors
 
 
 def check_weights(folder: Path) -> None:
     """Check the transformer's files before loading them.
 
+    A ``model.safetensors.index.json`` (sharded weights) may only name files
+    inside ``folder``, and each must exist.
+
     Raises:
-        SaveFormatError: ``config.json`` or the weights are missing, or a
-            ``*.safetensors`` file is truncated or corrupted.
+        SaveFormatError: ``config.json`` or the weights are missing, a
+            ``*.safetensors`` file is truncated or corrupted, or the index names
+            a file outside the folder or one that is missing.
     """
     from safetensors import safe_open
 
     if not (folder / "config.json").is_file():
         raise SaveFormatError(f"{folder / 'config.json'}: missing (the model configuration)")
     try:
-        json.loads((folder / "config.json").read_text(encoding="utf-8"))
+        model_config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise SaveFormatError(f"{folder / 'config.json'}: not valid JSON ({exc})") from exc
+    if not isinstance(model_config, dict):
+        raise SaveFormatError(f"{folder / 'config.json'}: expected a JSON object")
+    for index in sorted(folder.glob("*.safetensors.index.json")):
+        _check_index(folder, index)
     weights = sorted(folder.glob("*.safetensors"))
     weights = [w for w in weights if w.name != VERBALIZER_FILE]
     if not weights:
@@ -201,6 +183,59 @@ def check_weights(folder: Path) -> None:
             raise SaveFormatError(
                 f"{path}: unreadable or truncated safetensors file ({exc})"
             ) from exc
+
+
+def _check_index(folder: Path, index: Path) -> None:
+    """Every file a sharded-weights index names is a plain file inside ``folder``."""
+    try:
+        data = json.loads(index.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise SaveFormatError(f"{index}: not valid JSON ({exc})") from exc
+    weight_map = data.get("weight_map") if isinstance(data, dict) else None
+    if not isinstance(weight_map, dict) or not weight_map:
+        raise SaveFormatError(f"{index}: expected an object with a non-empty 'weight_map'")
+    root = folder.resolve()
+    for name in sorted(set(map(str, weight_map.values()))):
+        shard = Path(name)
+        inside = (root / shard).resolve()
+        if shard.is_absolute() or ".." in shard.parts or inside.parent != root:
+            raise SaveFormatError(
+                f"{index}: refers to {name!r}, outside the folder; an index may only name "
+                "weight files inside it"
+            )
+        if not inside.is_file():
+            raise SaveFormatError(f"{index}: names {name!r}, which is missing from {folder}")
+
+
+def check_training_args(config_path: Path, args: Mapping[str, Any]) -> None:
+    """Check the JSON types of saved ``training_args`` against :class:`TrainingArgs`' fields.
+
+    Raises:
+        SaveFormatError: a value of the wrong type (``"two"`` epochs, ``2.5`` batch size).
+    """
+    from dataclasses import fields
+
+    from mrekv.prompt.training import TrainingArgs
+
+    for field in fields(TrainingArgs):
+        if field.name not in args:
+            continue
+        value = args[field.name]
+        kinds = field.type if isinstance(field.type, str) else getattr(
+            field.type, "__name__", str(field.type))  # "int", "float", "int | None"
+        base = kinds.split("|")[0].strip()
+        if base not in ("int", "float"):
+            continue  # other kinds are TrainingArgs' own to check
+        ok = (value is None and "None" in kinds) or (
+            not isinstance(value, bool) and (
+                (base == "int" and isinstance(value, int))
+                or (base == "float" and isinstance(value, (int, float)) and math.isfinite(value))
+            )
+        )
+        if not ok:
+            raise SaveFormatError(
+                f"{config_path}: 'training_args.{field.name}' must be {kinds}, got {value!r}"
+            )
 
 
 def wrap_load_error(path: Path, what: str, exc: Exception) -> SaveFormatError:
@@ -222,6 +257,7 @@ def open_saved(folder: Path, kind: Kind) -> tuple[dict[str, Any], Path, Any]:
     config = read_config(folder, kind)
     config_path = folder / CONFIG_FILE
     check_weights(folder)
+    check_training_args(config_path, config["training_args"])
     try:
         args = TrainingArgs.from_config(config["training_args"])
     except (TypeError, ValueError) as exc:
@@ -232,8 +268,14 @@ def open_saved(folder: Path, kind: Kind) -> tuple[dict[str, Any], Path, Any]:
 def load_saved_model(folder: Path, auto_class: Any) -> tuple[Any, Any]:
     """Load the tokenizer and the model (with ``auto_class``) of a saved folder.
 
+    Every weight of the architectures in ``config.json`` must come from the
+    folder: a missing, renamed or unexpected tensor (or a ``config.json`` edited
+    to another depth, model type or weight tying) would otherwise load as a
+    partly random model.
+
     Raises:
-        SaveFormatError: naming what could not be loaded.
+        SaveFormatError: naming what could not be loaded, the tensors that are
+            missing or unexpected, or special tokens outside the vocabulary.
     """
     from mrekv.models import load_tokenizer
 
@@ -242,8 +284,42 @@ def load_saved_model(folder: Path, auto_class: Any) -> tuple[Any, Any]:
     except Exception as exc:  # noqa: BLE001 - any failure means a broken folder
         raise wrap_load_error(folder, "tokenizer", exc) from exc
     try:
-        model = auto_class.from_pretrained(str(folder))
+        model, info = auto_class.from_pretrained(str(folder), output_loading_info=True)
     except Exception as exc:  # noqa: BLE001
         raise wrap_load_error(folder, "model (config.json, weights)", exc) from exc
+    problems = []
+    for key, what in (("missing_keys", "missing from the weights"),
+                      ("unexpected_keys", "in the weights but not in the model"),
+                      ("mismatched_keys", "of the wrong shape")):
+        names = sorted(str(k if isinstance(k, str) else k[0]) for k in info.get(key) or ())
+        if names:
+            shown = ", ".join(names[:8]) + (f" and {len(names) - 8} more" if len(names) > 8 else "")
+            problems.append(f"{len(names)} tensors {what}: {shown}")
+    if problems:
+        raise SaveFormatError(
+            f"{folder}: the weights do not match the architecture in "
+            f"{folder / 'config.json'} ({'; '.join(problems)})"
+        )
+    _check_special_tokens(folder, tokenizer, model)
     return tokenizer, model
 
+
+def _check_special_tokens(folder: Path, tokenizer: Any, model: Any) -> None:
+    """The mask and pad token ids index rows of the model's embedding matrix."""
+    try:
+        rows = int(model.get_input_embeddings().weight.shape[0])
+    except (AttributeError, TypeError):
+        return
+    for name in ("mask_token_id", "pad_token_id"):
+        value = getattr(tokenizer, name, None)
+        if value is not None and not 0 <= int(value) < rows:
+            raise SaveFormatError(
+                f"{folder}: the tokenizer's {name} {value} is outside the model's vocabulary "
+                f"of {rows} tokens (tokenizer files and weights do not belong together)"
+            )
+    config_pad = getattr(model.config, "pad_token_id", None)
+    if isinstance(config_pad, int) and not 0 <= config_pad < rows:
+        raise SaveFormatError(
+            f"{folder / 'config.json'}: pad_token_id {config_pad} is outside the vocabulary "
+            f"of {rows} tokens"
+        )

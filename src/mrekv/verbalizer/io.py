@@ -120,6 +120,8 @@ def _words_of(path: Path, where: str, value: Any) -> list[str]:
 
 
 def _from_kpt_json(path: Path, data: Any, classes: Sequence[str] | None) -> LabelWords:
+    if isinstance(data, dict) and not data:
+        raise SaveFormatError(f"{path}: no classes (expected a dict class name -> word list)")
     if isinstance(data, dict):
         if classes is not None:
             missing = [c for c in classes if c not in data]
@@ -135,6 +137,13 @@ def _from_kpt_json(path: Path, data: Any, classes: Sequence[str] | None) -> Labe
         lists = [_words_of(path, f"class {n!r}", data[n]) for n in names]
         return _with_classes(path, names, lists, None, "classes")
     if isinstance(data, list):
+        flat = [i for i, v in enumerate(data) if not isinstance(v, list)]
+        if flat:  # a flat list would make every word a class of its own
+            raise SaveFormatError(
+                f"{path}: element {flat[0]} is {data[flat[0]]!r:.60}, not a list; a KPT JSON "
+                'list holds one word list per class ([["bad", "awful"], ["good", "great"]]), '
+                'or use a dict {"<class>": ["word", ...]}'
+            )
         lists = [_words_of(path, f"list {i}", v) for i, v in enumerate(data)]
         if not lists:
             raise SaveFormatError(f"{path}: no label words")
@@ -241,11 +250,14 @@ def read_label_words(
             return _from_kpt_json(path, _load_json(path), classes)
         return read_kpt(path, classes)
     data = _load_json(path)
-    is_mrekv = isinstance(data, Mapping) and "format" in data
+    # a dict with "classes" and "words" is an mrekv file even without its "format" key
+    is_mrekv = isinstance(data, Mapping) and ("format" in data or {"classes", "words"} <= set(data))
     if fmt == "kpt-json" or (format is None and not is_mrekv):
         return _from_kpt_json(path, data, classes)
     if not isinstance(data, Mapping):
         raise SaveFormatError(f"{path}: expected a JSON object with 'format': 'mrekv.label_words'")
+    if data.get("format") == "mrekv.label_words" and data.get("version") == 1:
+        _check_mrekv_layout(path, data)  # else from_dict names the format or version
     try:
         lw = LabelWords.from_dict(data)
     except (KeyError, TypeError, ValueError) as err:
@@ -257,3 +269,54 @@ def read_label_words(
             f"{path}: classes {list(classes)!r} do not match the file's {list(lw.classes)!r}"
         )
     return LabelWords(tuple(classes), lw.words, lw.provenance)
+
+
+def _check_mrekv_layout(path: Path, data: Mapping[str, Any]) -> None:
+    """Check the JSON types of an mrekv label-word file (what :meth:`LabelWords.to_dict` writes).
+
+    Raises:
+        SaveFormatError: naming the key and what was expected.
+    """
+    expected = (
+        '{"format": "mrekv.label_words", "version": 1, "classes": ["neg", "pos"], '
+        '"words": {"neg": [{"word": "bad", "score": 1.0, "count": 3}, ...], ...}}'
+    )
+    classes = data.get("classes")
+    if not isinstance(classes, list) or not classes:
+        raise SaveFormatError(
+            f"{path}: 'classes' must be a non-empty list of class names, got {classes!r:.60}; "
+            f"expected {expected}"
+        )
+    bad = [c for c in classes if not isinstance(c, str) or not c.strip()]
+    if bad:
+        raise SaveFormatError(f"{path}: 'classes' must hold non-empty strings, got {bad[0]!r}")
+    if len(set(classes)) != len(classes):
+        raise SaveFormatError(f"{path}: duplicate names in 'classes' {classes!r}")
+    words = data.get("words")
+    if not isinstance(words, Mapping):
+        raise SaveFormatError(
+            f"{path}: 'words' must be an object mapping each class to its words, got a "
+            f"{type(words).__name__}; expected {expected}"
+        )
+    extra = sorted(set(words) - set(classes))
+    if extra:
+        raise SaveFormatError(f"{path}: 'words' has classes {extra} that 'classes' lacks")
+    for c in classes:
+        entries = words.get(c)
+        where = f"{path}: 'words'[{c!r}]"
+        if not isinstance(entries, list):
+            raise SaveFormatError(f"{where} must be a list of word entries, got {entries!r:.60}")
+        for i, entry in enumerate(entries):
+            word = entry.get("word") if isinstance(entry, Mapping) else None
+            if not isinstance(word, str) or not word.strip():
+                raise SaveFormatError(
+                    f"{where}[{i}]: expected {{\"word\": <non-empty string>, \"score\": <number>, "
+                    f"\"count\": <integer>}}, got {entry!r:.60}"
+                )
+            score, count = entry.get("score", 1.0), entry.get("count", 0)
+            if isinstance(score, bool) or not isinstance(score, (int, float)) or score != score:
+                raise SaveFormatError(f"{where}[{i}] ({word!r}): 'score' must be a number, "
+                                      f"got {score!r}")
+            if isinstance(count, bool) or not isinstance(count, int):
+                raise SaveFormatError(f"{where}[{i}] ({word!r}): 'count' must be an integer, "
+                                      f"got {count!r}")

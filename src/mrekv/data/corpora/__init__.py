@@ -110,7 +110,8 @@ def load_corpus(name: str, root: str | Path | None = None) -> Corpus:
 
     Args:
         name: a registered name (see :func:`list_corpora`).
-        root: the datasets root; default ``$MREKV_DATASETS``, else ``../shared/datasets``.
+        root: the datasets root; default ``$MREKV_DATASETS``, else the per-user
+            ``~/.local/share/mrekv/datasets`` (see :mod:`mrekv.data.paths`).
 
     Returns:
         The corpus with its ``train``/``test`` (and ``dev`` where official) splits.

@@ -104,6 +104,13 @@ class MMMReader:
                 if isinstance(item, MMMFormatError):
                     raise item
                 value, line, index = item
+                if not isinstance(value, dict):  # a JSON string is never decoded a second time
+                    raise MMMFormatError(
+                        "record must be a JSON object with keys 'input' and 'output', got a "
+                        f"JSON {_json_type(value)}"
+                        + (" (a record encoded twice?)" if isinstance(value, str) else ""),
+                        source=source, line=line, index=index,
+                    )
                 yield parse_mmm_record(value, lang=self.lang, source=source, line=line, index=index)
             except MMMFormatError as err:
                 if self.on_error == "raise":
@@ -177,6 +184,11 @@ class MMMReader:
         pos = _skip_space(text, pos)
         if pos != len(text):
             yield broken("extra data after the closing ']'", pos)
+
+
+def _json_type(value: Any) -> str:
+    names = {str: "string", bool: "boolean", int: "number", float: "number", list: "array"}
+    return "null" if value is None else names.get(type(value), type(value).__name__)
 
 
 def _skip_space(text: str, pos: int) -> int:

@@ -46,10 +46,12 @@ expected; no other exception escapes for any record content.
 from __future__ import annotations
 
 import json
+from bisect import bisect_left
 from collections.abc import Mapping
 from typing import Any
 
 from mrekv.data.example import COLONS, LANGS, SEMICOLONS, MREExample, TaskWord
+from mrekv.data.mmm.substrings import SubstringIndex
 from mrekv.errors import ConfigError, MMMFormatError, unknown_choice
 
 __all__ = [
@@ -220,33 +222,36 @@ def _next_separator(part: str) -> list[int]:
     return nxt
 
 
-def _found(value: str, text: str) -> int:
+def _found(value: str, text: SubstringIndex) -> int:
     """How many characters of ``value`` the text vouches for: all if it occurs in it, else 0."""
-    return len(value) if value in text else 0
+    return len(value) if text.contains(value) else 0
 
 
 def _parse_chunk(
-    part: str, start: int, end: int, arity: int, text: str
+    part: str, start: int, end: int, arity: int, text: SubstringIndex, semis: list[int]
 ) -> tuple[tuple[str, ...], str, int] | None:
-    """Parse ``part[start:end]`` (starting with a colon) as one item, or None."""
-    chunk = part[start + 1 : end]
-    semis = [i for i, ch in enumerate(chunk) if ch in SEMICOLONS]
+    """Parse ``part[start:end]`` (starting with a colon) as one item, or None.
+
+    ``semis`` are the positions of every semicolon in ``part``, ascending.
+    """
+    first = bisect_left(semis, start + 1)
     if arity == 2:
-        s = semis[0]
-        label, span = chunk[:s], chunk[s + 1 :]
-        return (label, span), part[start] + chunk[s], _found(span, text)
+        s = semis[first]
+        label, span = part[start + 1 : s], part[s + 1 : end]
+        return (label, span), part[start] + part[s], _found(span, text)
+    inner = semis[first : bisect_left(semis, end, first)]
     best: tuple[tuple[str, ...], str, int] | None = None
-    for j in range(len(semis) - 1):
-        head = chunk[: semis[j]]
+    for j in range(len(inner) - 1):
+        head = part[start + 1 : inner[j]]
         if any(ch in COLONS for ch in head):
             break
-        relation = chunk[semis[j] + 1 : semis[j + 1]]
+        relation = part[inner[j] + 1 : inner[j + 1]]
         if not relation or any(ch in COLONS for ch in relation):
             continue
-        tail = chunk[semis[j + 1] + 1 :]
+        tail = part[inner[j + 1] + 1 : end]
         score = _found(head, text) + _found(tail, text)
         if best is None or score > best[2]:
-            seps = part[start] + chunk[semis[j]] + chunk[semis[j + 1]]
+            seps = part[start] + part[inner[j]] + part[inner[j + 1]]
             best = ((head, relation, tail), seps, score)
     return best
 
@@ -254,6 +259,13 @@ def _parse_chunk(
 def _parse_items(
     part: str, task: TaskWord, text: str, fail: Any
 ) -> tuple[list[tuple[str, ...]], str]:
+    """Split the word-label part into items (see the module docstring).
+
+    Linear in the number of candidate items: at most ``MAX_MERGE`` chunks per
+    item, and for pairs the merging stops at the first merged span the text does
+    not hold (a longer merge extends that span, so the text holds none of them,
+    and splitting scores at least as many characters with more items).
+    """
     if not part:
         return [], ""
     arity = 3 if task is TaskWord.RELATION_EXTRACTION else 2
@@ -263,6 +275,8 @@ def _parse_items(
             f"word labels after '/{task.value}/' must start with ':' ('{shape}...'); "
             f"got {_short(part)}"
         )
+    index = SubstringIndex(text)
+    semis = [i for i, ch in enumerate(part) if ch in SEMICOLONS]
     nxt = _next_separator(part)
     # An item starts at a colon followed by a non-empty, colon-free label and a semicolon.
     starts = [
@@ -282,16 +296,19 @@ def _parse_items(
                 if after is None:
                     continue
                 end = starts[nxt_k] if nxt_k < n else len(part)
-                parsed = _parse_chunk(part, starts[k], end, arity, text)
+                parsed = _parse_chunk(part, starts[k], end, arity, index, semis)
                 if parsed is None:
                     continue
+                if arity == 2 and nxt_k > k + 1 and parsed[2] == 0:
+                    break
                 score = (parsed[2] + after[0], 1 + after[1])
                 current = best[k]
                 if current is None or score > current:
                     best[k] = score
                     choice[k] = (nxt_k, parsed[0], parsed[1])
     if not starts or starts[0] != 0 or best[0] is None:
-        raise fail(f"word label {_short(_first_bad_piece(part, arity, text))} is not '{shape}'")
+        bad = _first_bad_piece(part, arity, index, semis)
+        raise fail(f"word label {_short(bad)} is not '{shape}'")
     items: list[tuple[str, ...]] = []
     seps = []
     k = 0
@@ -304,13 +321,13 @@ def _parse_items(
     return items, "".join(seps)
 
 
-def _first_bad_piece(part: str, arity: int, text: str) -> str:
+def _first_bad_piece(part: str, arity: int, text: SubstringIndex, semis: list[int]) -> str:
     """The first colon-delimited piece that is not an item by itself (for messages)."""
     cuts = [i for i, ch in enumerate(part) if ch in COLONS] + [len(part)]
     for a, b in zip(cuts, cuts[1:], strict=False):
         piece = part[a:b]
         label_end = next((i for i, ch in enumerate(piece) if ch in SEMICOLONS), -1)
-        if label_end <= 1 or _parse_chunk(part, a, b, arity, text) is None:
+        if label_end <= 1 or _parse_chunk(part, a, b, arity, text, semis) is None:
             return piece
     return part
 
