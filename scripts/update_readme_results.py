@@ -54,7 +54,7 @@ full fine-tuning; 0-32 shots; 5 seeds) with real pretrained masked LMs on a GPU 
 ```bash
 # per-language defaults: bert-base-uncased, cl-tohoku/bert-base-japanese-v3, bert-base-chinese
 mrekv experiment run experiments/mre-suite.toml
-mrekv experiment run experiments/mre-suite.toml --model xlm-roberta-base --output runs/xlmr.jsonl
+mrekv experiment run experiments/mre-suite.toml --model xlm-roberta-base --out runs/xlmr.jsonl
 mrekv experiment report runs/mre-suite.jsonl
 ```
 """

@@ -73,7 +73,7 @@ def test_build_mre_from_tsv(tmp_path, capsys):
 
 def test_missing_file_is_a_clean_error(capsys):
     code, _, err = run(capsys, "mmm", "validate", "/nonexistent/file.jsonl")
-    assert code == 2 and "mrekv: error" in err
+    assert code == 2 and "mrekv mmm validate: error" in err and "file.jsonl" in err
 
 
 def test_datasets_lists_the_21_mmm_subsets(capsys):
@@ -175,6 +175,8 @@ def test_convert_prints_the_converted_folder(tmp_path, capsys, monkeypatch):
         return Path(cache_dir or "/cache") / "0123456789abcdef"
 
     monkeypatch.setattr(mrekv.gguf, "convert_gguf", fake)
+    monkeypatch.chdir(tmp_path)
+    Path("m.gguf").write_bytes(b"GGUF\x03\x00\x00\x00")
     code, out, _ = run(capsys, "convert", "--gguf", "m.gguf", "--cache-dir", tmp_path)
     assert code == 0 and out.strip() == str(tmp_path / "0123456789abcdef")
     assert calls == [("m.gguf", str(tmp_path))]
@@ -184,7 +186,7 @@ def test_convert_prints_the_converted_folder(tmp_path, capsys, monkeypatch):
 
 def test_convert_of_a_missing_file_is_a_clean_error(tmp_path, capsys):
     code, out, err = run(capsys, "convert", "--gguf", tmp_path / "missing.gguf")
-    assert code == 2 and out == "" and "missing.gguf" in err and "mrekv: error" in err
+    assert code == 2 and out == "" and "missing.gguf" in err and "mrekv convert: error" in err
 
 
 @pytest.fixture

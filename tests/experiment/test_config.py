@@ -115,7 +115,7 @@ def test_invalid_toml_names_file(tmp_path):
     [
         ("manual", MethodSpec("prompt", "manual", False)),
         ("kpt+calib", MethodSpec("prompt", "kpt", True)),
-        ("soft+calib", MethodSpec("prompt", "soft", True)),
+        ("soft", MethodSpec("prompt", "soft", False)),
         ("finetune", MethodSpec("finetune", None, False)),
         ("probe:mre-best", MethodSpec("probe", "mre-best", False)),
         ("embedding:kpt", MethodSpec("embedding", "kpt", False)),

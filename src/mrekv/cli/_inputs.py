@@ -1,45 +1,158 @@
-"""What the commands read: labelled files, text files, MRE examples; JSON output."""
+"""What the commands read: labelled files, text files, MRE examples; JSON output.
+
+Every reader names the file, the line and the expected form when a line is
+wrong; a UTF-8 byte-order mark is dropped, and a file that is not UTF-8 (or a
+folder given for a file) is a :class:`~mrekv.errors.MrekvError`, not a traceback.
+Lines end at ``\\n`` only (a bare ``\\r`` stays in its text; ``\\r\\n`` is one end of line).
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 from mrekv.data.example import guess_lang
 from mrekv.errors import MrekvError
 
+TSV_FORM = "'label<TAB>text' (one record a line, no tab inside the text)"
+HEADER_NAMES = {"label", "labels", "class", "category", "target", "y"}
+
+
+def input_file(path: str | Path, what: str = "input") -> Path:
+    """``path`` as a readable file; a missing path or a folder is a :class:`MrekvError`."""
+    p = Path(path)
+    if p.is_dir():
+        raise MrekvError(f"{what} {str(p)!r} is a folder; expected a file")
+    if not p.exists():
+        raise MrekvError(f"{what} {str(p)!r} does not exist")
+    return p
+
+
+def output_file(path: str | Path, what: str = "--out") -> Path:
+    """``path`` as a file to write; a folder is a :class:`MrekvError` (nothing is written)."""
+    p = Path(path)
+    if p.is_dir():
+        raise MrekvError(f"{what} {str(p)!r} is a folder; expected a file name")
+    return p
+
+
+def read_lines(path: str | Path, what: str = "input") -> list[str]:
+    """The lines of a UTF-8 text file, BOM dropped, split at ``\\n`` only.
+
+    A final newline does not make an extra empty line; ``\\r\\n`` ends a line like ``\\n``.
+
+    Raises:
+        MrekvError: a folder, a missing file, a UTF-16 file or invalid UTF-8 (with
+            the line number).
+    """
+    p = input_file(path, what)
+    raw = p.read_bytes()
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise MrekvError(f"{p}: the file is UTF-16 (it starts with a UTF-16 byte-order mark); "
+                         "save it as UTF-8")
+    if raw.startswith(b"\xef\xbb\xbf"):
+        raw = raw[3:]
+    chunks = raw.split(b"\n")
+    if chunks and chunks[-1] == b"":
+        chunks.pop()
+    lines = []
+    for lineno, chunk in enumerate(chunks, 1):
+        try:
+            line = chunk.decode("utf-8")
+        except UnicodeDecodeError as error:
+            hint = " (it looks like UTF-16)" if b"\x00" in chunk else ""
+            raise MrekvError(
+                f"{p}, line {lineno}: not valid UTF-8 text{hint} (byte "
+                f"0x{chunk[error.start]:02x} at column {error.start + 1}); save the file as UTF-8"
+            ) from None
+        lines.append(line[:-1] if line.endswith("\r") else line)
+    return lines
+
 
 def read_labelled(path: str, lang: str | None = None) -> tuple[list[str], list[str]]:
-    """Texts and labels from an MMM file (.json/.jsonl) or a TSV file (label<TAB>text)."""
-    p = Path(path)
+    """Texts and labels from an MMM file (.json/.jsonl) or a TSV file (label<TAB>text).
+
+    Blank lines and a first header line (``label<TAB>text``) are skipped; labels lose
+    surrounding spaces.
+
+    Raises:
+        MrekvError: a line without exactly one tab, an empty label or text, or a file
+            whose columns look swapped (each names the file and line).
+    """
+    p = input_file(path)
     if p.suffix in {".json", ".jsonl"}:
         from mrekv.data.mmm import read_mmm
 
         examples = list(read_mmm(p, lang=lang))
         return [e.text for e in examples], [e.text_label for e in examples]
-    texts, labels = [], []
-    with p.open(encoding="utf-8") as handle:
-        for lineno, line in enumerate(handle, 1):
-            line = line.rstrip("\n")
-            if not line.strip():
-                continue
-            label, sep, text = line.partition("\t")
-            if not sep:
-                raise MrekvError(f"{p}, line {lineno}: expected 'label<TAB>text'")
-            labels.append(label)
-            texts.append(text)
+    texts: list[str] = []
+    labels: list[str] = []
+    for lineno, line in enumerate(read_lines(p), 1):
+        if not line.strip():
+            continue
+        fields = line.split("\t")
+        if len(fields) != 2:
+            found = "no tab" if len(fields) == 1 else f"{len(fields)} tab-separated fields"
+            raise MrekvError(f"{p}, line {lineno}: expected {TSV_FORM}, found {found}")
+        label, text = fields[0].strip(), fields[1]
+        if not label:
+            raise MrekvError(f"{p}, line {lineno}: empty label; expected {TSV_FORM}")
+        if not text.strip():
+            raise MrekvError(f"{p}, line {lineno}: empty text; expected {TSV_FORM}")
+        if not labels and label.lower() in HEADER_NAMES and text.strip().lower() in {
+                "text", "sentence", "texts", "document"}:
+            continue  # a header line ``label<TAB>text`` (as mrekv.data.mre_mix skips it)
+        labels.append(label)
+        texts.append(text)
+    _check_not_swapped(p, texts, labels)
     return texts, labels
 
 
-def read_texts(path: str, lang: str | None = None) -> list[str]:
-    """Texts from an MMM file, a TSV file (label<TAB>text) or a plain file (one text a line)."""
-    p = Path(path)
+def _check_not_swapped(p: Path, texts: Sequence[str], labels: Sequence[str]) -> None:
+    """Raise when the label column looks like texts and the text column like labels."""
+    distinct_labels, distinct_texts = len(set(labels)), len(set(texts))
+    if len(labels) >= 10 and distinct_labels > len(labels) // 2 and distinct_texts <= 20:
+        raise MrekvError(
+            f"{p}: the columns look swapped ({distinct_labels} distinct labels in "
+            f"{len(labels)} lines, but only {distinct_texts} distinct texts); expected {TSV_FORM}"
+        )
+
+
+def read_texts(path: str, lang: str | None = None, *, keep_blank: bool = False) -> list[str]:
+    """Texts from an MMM file, a TSV file (label<TAB>text) or a plain file (one text a line).
+
+    Args:
+        keep_blank: keep blank lines of a plain file as empty texts (so outputs line
+            up with input lines); by default they are skipped.
+    """
+    p = input_file(path)
     if p.suffix in {".json", ".jsonl", ".tsv"}:
         return read_labelled(path, lang)[0]
-    with p.open(encoding="utf-8") as handle:
-        return [line.rstrip("\n") for line in handle if line.strip()]
+    lines = read_lines(p)
+    return lines if keep_blank else [line for line in lines if line.strip()]
+
+
+def require_nonempty(items: Sequence[Any], path: str | Path, what: str = "texts") -> None:
+    """Raise a :class:`MrekvError` when a file gave no records."""
+    if not items:
+        raise MrekvError(f"{path}: no {what} found (the file is empty or only blank lines)")
+
+
+def check_labels(labels: Iterable[str], classes: Sequence[str], source: str,
+                 against: str) -> None:
+    """Raise when ``labels`` hold a label outside ``classes``; name them and the classes."""
+    known = set(classes)
+    unknown = sorted({label for label in labels if label not in known})
+    if unknown:
+        shown = ", ".join(repr(u) for u in unknown[:10])
+        more = f" and {len(unknown) - 10} more" if len(unknown) > 10 else ""
+        raise MrekvError(
+            f"{source}: labels {shown}{more} are not classes of {against}; its classes: "
+            f"{', '.join(repr(c) for c in classes)}"
+        )
 
 
 def examples_from_args(args: argparse.Namespace) -> tuple[list[Any], str | None]:
@@ -47,15 +160,22 @@ def examples_from_args(args: argparse.Namespace) -> tuple[list[Any], str | None]
     if args.input:
         from mrekv.data.mmm import read_mmm
 
-        examples = list(read_mmm(args.input, lang=args.lang))
+        examples = list(read_mmm(input_file(args.input), lang=args.lang))
+        require_nonempty(examples, args.input, "records")
         lang = args.lang or next((e.lang for e in examples if e.lang), None)
         return examples, lang or guess_lang(e.text for e in examples[:200])
     from mrekv.data.corpora import load_corpus
 
-    corpus = load_corpus(args.corpus, root=args.root)
-    if args.split:
-        corpus = corpus.split(args.split)
-    return corpus.to_examples(), corpus.lang
+    try:
+        corpus = load_corpus(args.corpus, root=args.root)
+        if args.split:
+            corpus = corpus.split(args.split)
+    except (ValueError, KeyError) as error:  # documented: unknown corpus / split name
+        message = error.args[0] if error.args else str(error)
+        raise MrekvError(f"--corpus {args.corpus}: {message}") from None
+    examples = corpus.to_examples()
+    require_nonempty(examples, f"corpus {args.corpus}", "records")
+    return examples, corpus.lang
 
 
 def print_json(data: Any) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -41,9 +42,60 @@ def _datasets(value: str) -> list[str]:
     return _names(value, "sst2,agnews")
 
 
+def _results_path(args: argparse.Namespace) -> Path | None:
+    """Where ``experiment run`` writes its results (as the runner decides), or None."""
+    if args.out:
+        return Path(args.out)
+    try:
+        from mrekv.experiment.config import load_config
+
+        config = load_config(args.config)
+    except Exception:  # noqa: BLE001 - only for the interrupt message
+        return None
+    out = config.resolve(config.output)
+    if out is not None and args.shard is not None:
+        index, count = args.shard
+        out = out.with_name(f"{out.stem}.shard-{index}-of-{count}{out.suffix}")
+    return out
+
+
+def _interrupted(args: argparse.Namespace) -> int:
+    """Say how many cells are saved and that a rerun resumes; exit 130 (Ctrl-C)."""
+    from mrekv.cli._types import EXIT_INTERRUPTED
+
+    path = _results_path(args)
+    saved = "the finished cells are saved"
+    if path is not None and path.is_file():
+        from mrekv.experiment.results import finished_keys
+
+        try:
+            n = len(finished_keys(path))
+            saved = f"{n} cell{'s are' if n != 1 else ' is'} saved in {path}"
+        except Exception:  # noqa: BLE001 - a best-effort count
+            saved = f"the finished cells are saved in {path}"
+    elif path is not None:
+        saved = f"no cell was finished yet ({path} not written)"
+    print(f"\nmrekv experiment run: interrupted; {saved}. Run the same command again to "
+          "resume: finished cells are skipped.", file=sys.stderr)
+    return EXIT_INTERRUPTED
+
+
 def cmd_experiment_run(args: argparse.Namespace) -> int:
     from mrekv.experiment.runner import run_experiment
 
+    if args.output is not None:
+        print("mrekv experiment run: --output is deprecated; use --out", file=sys.stderr)
+        if args.out is not None and args.out != args.output:
+            from mrekv.errors import ConfigError
+
+            raise ConfigError(f"--out {args.out!r} and --output {args.output!r} disagree; "
+                              "give only --out")
+        args.out = args.output
+    if args.out is not None and Path(args.out).is_dir():
+        from mrekv.errors import MrekvError
+
+        raise MrekvError(f"--out {args.out!r} is a folder; expected a results file "
+                         "(e.g. runs/name.jsonl)")
     overrides: dict[str, Any] = {"model": args.model} if args.model else {}
     if args.shard is not None:
         overrides["shard"] = args.shard
@@ -51,8 +103,11 @@ def cmd_experiment_run(args: argparse.Namespace) -> int:
         overrides["methods"] = args.methods
     if args.datasets is not None:
         overrides["datasets"] = args.datasets
-    path = run_experiment(args.config, output=args.output, resume=not args.no_resume,
-                          progress=not args.quiet, **overrides)
+    try:
+        path = run_experiment(args.config, output=args.out, resume=not args.no_resume,
+                              progress=not args.quiet, **overrides)
+    except KeyboardInterrupt:
+        return _interrupted(args)
     print(Path(path).resolve())
     return 0
 
@@ -69,9 +124,10 @@ def add_commands(sub: Any) -> None:
     p = sub.add_parser("experiment", help="run experiments and build reports")
     exp = p.add_subparsers(dest="experiment_command", required=True)
     q = exp.add_parser("run", help="run every cell of a config (resumes finished cells)")
-    q.add_argument("config")
-    q.add_argument("--output", help="results file (default: from the config)")
-    q.add_argument("--model", help="override the config's model id")
+    q.add_argument("config", help="the experiment config (.toml or .json)")
+    q.add_argument("--out", help="results file (default: the config's output)")
+    q.add_argument("--output", help="deprecated alias of --out")
+    q.add_argument("--model", help="override the config's model id (default: the config's)")
     q.add_argument("--shard", type=_shard, metavar="I/N",
                    help="run only shard I of N (0-based) of the cells, e.g. 0/4 "
                         "(default: all cells)")
@@ -80,8 +136,10 @@ def add_commands(sub: Any) -> None:
     q.add_argument("--datasets", type=_datasets, metavar="D1,D2",
                    help="run only these datasets of the config, in this order "
                         "(default: all of them)")
-    q.add_argument("--no-resume", action="store_true")
-    q.add_argument("--quiet", action="store_true")
+    q.add_argument("--no-resume", action="store_true",
+                   help="start over: move an existing results file aside instead of skipping "
+                        "its finished cells")
+    q.add_argument("--quiet", action="store_true", help="no progress bar")
     q.set_defaults(func=cmd_experiment_run)
     q = exp.add_parser("report", help="Markdown report and plots from results files")
     q.add_argument("results", nargs="+",

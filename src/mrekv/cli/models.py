@@ -5,9 +5,19 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 from typing import Any
 
-from mrekv.cli._inputs import print_json, read_labelled, read_texts
+from mrekv.cli._inputs import (
+    check_labels,
+    input_file,
+    output_file,
+    print_json,
+    read_labelled,
+    read_texts,
+    require_nonempty,
+)
+from mrekv.cli._types import device, positive_float, positive_int
 from mrekv.errors import MrekvError
 from mrekv.models import BACKBONES
 from mrekv.tiny_causal import KINDS as CAUSAL_KINDS
@@ -24,34 +34,66 @@ def _add_model_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--aggregate", choices=["first", "mean", "max", "multi-mask", "exact"],
                    help="how multi-token label words are scored (with --label-words; exact: "
                         "teacher forcing, causal LMs only; default: first)")
-    p.add_argument("--template", help="template text with {text} and {mask}")
-    p.add_argument("--label-words", help="label-word file (mrekv JSON or KPT .txt/.json)")
-    p.add_argument("--top-k", type=int, help="keep the k best label words per class")
-    p.add_argument("--lang", choices=["en", "ja", "zh"])
-    p.add_argument("--epochs", type=int, default=5)
-    p.add_argument("--batch-size", type=int, default=8)
-    p.add_argument("--learning-rate", type=float, default=2e-5)
-    p.add_argument("--max-length", type=int, default=128)
-    p.add_argument("--seed", type=int, default=42)
-    p.add_argument("--device", help="cpu, cuda, cuda:1 ... (default: CUDA when present)")
-    p.add_argument("--trust-remote-code", action="store_true")
+    p.add_argument("--template", help="template text with {text} and {mask} "
+                                      "(default: one chosen for the language and backbone)")
+    p.add_argument("--label-words", help="label-word file (mrekv JSON or KPT .txt/.json; "
+                                         "default: none, a soft verbalizer over the classes)")
+    p.add_argument("--top-k", type=positive_int,
+                   help="keep the k best label words per class (default: all)")
+    p.add_argument("--lang", choices=["en", "ja", "zh"],
+                   help="language of the texts (default: guessed from them)")
+    p.add_argument("--epochs", type=positive_int, default=5, help="training epochs")
+    p.add_argument("--batch-size", type=positive_int, default=8, help="texts per batch")
+    p.add_argument("--learning-rate", type=positive_float, default=2e-5,
+                   help="learning rate of the optimizer")
+    p.add_argument("--max-length", type=positive_int, default=128,
+                   help="tokens kept per text (longer texts are cut)")
+    p.add_argument("--seed", type=int, default=42, help="random seed")
+    p.add_argument("--device", type=device,
+                   help="cpu, cuda, cuda:1 or mps (default: CUDA when present, else CPU)")
+    p.add_argument("--trust-remote-code", action="store_true",
+                   help="run the model's own code from its folder or Hub repo (off by default)")
 
 
-def _make_classifier(args: argparse.Namespace) -> Any:
-    from mrekv.errors import ConfigError
+def check_model_arg(model: str, option: str = "--model") -> None:
+    """A model argument written as a path (``./m``, ``/m``, ``~/m``, ``a/b/c``) must exist."""
+    import os
+
+    expanded = os.path.expanduser(model)
+    looks_like_path = (model.startswith((".", "/", "~", "\\")) or model.count("/") >= 2
+                       or model.endswith(".gguf") or "\\" in model)
+    if looks_like_path and not os.path.exists(expanded):
+        raise MrekvError(f"{option} {model!r}: no such file or folder (a Hub id looks like "
+                         "'org/name'; a local model is a folder with config.json)")
+    if os.path.isdir(expanded):
+        config = Path(expanded) / "config.json"
+        if not config.is_file():
+            raise MrekvError(f"{option} {model!r}: the folder has no config.json, so it is not "
+                             "a Hugging Face model folder")
+        try:
+            model_type = json.loads(config.read_text(encoding="utf-8")).get("model_type")
+        except (ValueError, AttributeError):
+            model_type = None
+        if not model_type and option == "--model":
+            raise MrekvError(f"{config}: not a JSON object with a 'model_type' key, so "
+                             "transformers cannot tell which model it is")
+
+
+def _read_label_words(args: argparse.Namespace) -> Any:
+    from mrekv.verbalizer.io import read_label_words
+
+    label_words = read_label_words(input_file(args.label_words, "--label-words"))
+    return label_words.top(args.top_k) if args.top_k else label_words
+
+
+def _make_classifier(args: argparse.Namespace, label_words: Any = None) -> Any:
     from mrekv.prompt.classifier import PromptClassifier
 
     verbalizer: Any = None
-    if args.label_words:
-        from mrekv.verbalizer.io import read_label_words
+    if label_words is not None:
         from mrekv.verbalizer.knowledgeable import KnowledgeableVerbalizer
 
-        label_words = read_label_words(args.label_words)
-        if args.top_k:
-            label_words = label_words.top(args.top_k)
         verbalizer = KnowledgeableVerbalizer(label_words, aggregate=args.aggregate or "first")
-    elif args.aggregate:
-        raise ConfigError("--aggregate scores label words: pass --label-words too")
     return PromptClassifier(
         args.model,
         template=args.template,
@@ -69,16 +111,59 @@ def _make_classifier(args: argparse.Namespace) -> Any:
     )
 
 
-def cmd_train(args: argparse.Namespace) -> int:
-    texts, labels = read_labelled(args.train, args.lang)
-    dev = read_labelled(args.dev, args.lang) if args.dev else (None, None)
-    if args.finetune:
-        from mrekv.errors import ConfigError
-        from mrekv.finetune import FineTuneClassifier
+def _check_train_options(args: argparse.Namespace) -> None:
+    """Option combinations that cannot work, found before any file or model is read."""
+    from mrekv.errors import ConfigError
 
-        if args.train_mode != "full" or args.aggregate:
-            raise ConfigError("--finetune trains a classification head on the whole model: "
-                              "--train-mode frozen and --aggregate do not apply")
+    if args.finetune and (args.train_mode != "full" or args.aggregate):
+        raise ConfigError("--finetune trains a classification head on the whole model: "
+                          "--train-mode frozen and --aggregate do not apply")
+    if args.finetune and (args.label_words or args.calibrate or args.template):
+        raise ConfigError("--finetune has no verbalizer or template: --label-words, "
+                          "--calibrate and --template do not apply")
+    if args.finetune and args.backbone != "auto":
+        raise ConfigError("--finetune loads a sequence-classification head: --backbone "
+                          "does not apply")
+    if not args.finetune and args.aggregate and not args.label_words:
+        raise ConfigError("--aggregate scores label words: pass --label-words too")
+    if args.calibrate and not args.label_words:
+        raise ConfigError("--calibrate sets a prior over label words, and without "
+                          "--label-words the verbalizer is soft (no words to calibrate): "
+                          "pass --label-words, or drop --calibrate")
+    if args.top_k and not args.label_words:
+        raise ConfigError("--top-k keeps the best label words: pass --label-words too")
+    check_model_arg(args.model)
+    if Path(args.out).is_file():
+        raise MrekvError(f"--out {args.out!r} is a file; a saved model is a folder")
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    # every input is read and checked before a model is loaded or trained
+    _check_train_options(args)
+    texts, labels = read_labelled(args.train, args.lang)
+    require_nonempty(texts, args.train, "labelled records")
+    dev = read_labelled(args.dev, args.lang) if args.dev else (None, None)
+    if args.dev:
+        require_nonempty(dev[0] or [], args.dev, "labelled records")
+        check_labels(dev[1] or [], sorted(set(labels)), f"--dev {args.dev}",
+                     f"the training data ({args.train})")
+    calibration = read_texts(args.calibrate, args.lang) if args.calibrate else None
+    if args.calibrate:
+        require_nonempty(calibration or [], args.calibrate, "texts")
+    label_words = _read_label_words(args) if args.label_words else None
+    if label_words is not None:
+        check_labels(labels, label_words.classes, f"--train {args.train}",
+                     f"the label-word file {args.label_words}")
+        unseen = [c for c in label_words.classes if c not in set(labels)]
+        if unseen:
+            print(f"mrekv train: warning: classes {unseen!r} of {args.label_words} have no "
+                  f"training example in {args.train}; they are predicted from their label "
+                  "words alone", file=sys.stderr)
+    if len(set(labels)) < 2:
+        raise MrekvError(f"--train {args.train}: only one class ({labels[0]!r}); a classifier "
+                         "needs at least two")
+    if args.finetune:
+        from mrekv.finetune import FineTuneClassifier
 
         clf: Any = FineTuneClassifier(
             args.model, epochs=args.epochs, batch_size=args.batch_size,
@@ -86,38 +171,57 @@ def cmd_train(args: argparse.Namespace) -> int:
             device=args.device, trust_remote_code=args.trust_remote_code,
         )
     else:
-        clf = _make_classifier(args)
+        clf = _make_classifier(args, label_words)
     clf.fit(texts, labels, dev_texts=dev[0], dev_labels=dev[1])
-    if args.calibrate and not args.finetune:
-        clf.calibrate(read_texts(args.calibrate, args.lang))
+    if calibration is not None:
+        clf.calibrate(calibration)
     clf.save_pretrained(args.out)
     print(f"saved to {args.out}", file=sys.stderr)
     return 0
 
 
 def cmd_tiny_model(args: argparse.Namespace) -> int:
+    if args.texts is not None and not args.texts:
+        raise MrekvError("--texts needs at least one file")
+    if args.texts and args.tokenizer_from:
+        raise MrekvError("tiny-model needs exactly one of --texts and --tokenizer-from")
+    if args.tokenizer_from:
+        check_model_arg(args.tokenizer_from, "--tokenizer-from")
+    if Path(args.out).is_file():
+        raise MrekvError(f"--out {args.out!r} is a file; a model is written as a folder")
     texts = [t for path in args.texts for t in read_texts(path)] if args.texts else None
-    if args.kind == "masked":
-        from mrekv.models import make_tiny_mlm
+    if args.texts and not texts:
+        raise MrekvError(f"--texts {' '.join(args.texts)}: no texts found (empty files)")
+    if texts is None and args.tokenizer_from is None:
+        raise MrekvError("tiny-model needs exactly one of --texts and --tokenizer-from")
+    try:  # both makers document ValueError for sizes that do not fit (e.g. --hidden 3)
+        if args.kind == "masked":
+            from mrekv.models import make_tiny_mlm
 
-        out = make_tiny_mlm(args.out, texts, tokenizer_from=args.tokenizer_from,
-                            hidden=args.hidden, layers=args.layers, seed=args.seed)
-        what = "masked LM"
-    else:
-        from mrekv.tiny_causal import make_tiny_causal_lm
+            out = make_tiny_mlm(args.out, texts, tokenizer_from=args.tokenizer_from,
+                                hidden=args.hidden, layers=args.layers, seed=args.seed)
+            what = "masked LM"
+        else:
+            from mrekv.tiny_causal import make_tiny_causal_lm
 
-        if (texts is None) == (args.tokenizer_from is None):
-            raise MrekvError("tiny-model needs exactly one of --texts and --tokenizer-from")
-        out = make_tiny_causal_lm(args.out, kind=args.kind, texts=texts,
-                                  tokenizer_from=args.tokenizer_from, hidden=args.hidden,
-                                  layers=args.layers, seed=args.seed)
-        what = f"causal LM ({args.kind})"
+            out = make_tiny_causal_lm(args.out, kind=args.kind, texts=texts,
+                                      tokenizer_from=args.tokenizer_from, hidden=args.hidden,
+                                      layers=args.layers, seed=args.seed)
+            what = f"causal LM ({args.kind})"
+    except ValueError as error:
+        raise MrekvError(f"--hidden {args.hidden} --layers {args.layers}: {error}") from None
     print(f"wrote a tiny RANDOM {what} (it knows no language) to {out}", file=sys.stderr)
     return 0
 
 
 def cmd_convert(args: argparse.Namespace) -> int:
     from mrekv.gguf import convert_gguf
+
+    gguf = input_file(args.gguf, "--gguf")
+    with gguf.open("rb") as handle:
+        if handle.read(4) != b"GGUF":
+            raise MrekvError(f"--gguf {args.gguf!r}: not a GGUF file (it does not start with "
+                             "the bytes 'GGUF')")
 
     print(convert_gguf(args.gguf, cache_dir=args.cache_dir))
     return 0
@@ -129,29 +233,67 @@ def _load_saved(path: str) -> Any:
     return load_classifier(path)
 
 
+def _model_dir(path: str) -> str:
+    p = Path(path)
+    if not p.is_dir():
+        raise MrekvError(f"--model-dir {path!r}: " + ("is a file; a saved model is a folder"
+                                                       if p.exists() else "no such folder"))
+    return path
+
+
 def cmd_predict(args: argparse.Namespace) -> int:
-    clf = _load_saved(args.model_dir)
-    texts = read_texts(args.input)
+    from mrekv._io import atomic_open
+
+    # one output row per input line: blank lines are predicted as empty texts
+    texts = read_texts(args.input, keep_blank=True)
+    require_nonempty([t for t in texts if t.strip()], args.input, "texts")
+    out_path = output_file(args.out) if args.out else None
+    clf = _load_saved(_model_dir(args.model_dir))
+    blank = sum(1 for t in texts if not t.strip())
+    if blank:
+        print(f"{args.input}: {blank} blank line(s) kept as empty texts, so output rows "
+              "line up with input lines", file=sys.stderr)
     probs = clf.predict_proba(texts)
     classes = list(clf.classes_)
-    out = open(args.out, "w", encoding="utf-8") if args.out else sys.stdout
-    try:
-        for text, row in zip(texts, probs, strict=True):
-            best = int(row.argmax())
-            proba = {c: float(p) for c, p in zip(classes, row, strict=True)}
-            record = {"text": text, "label": classes[best], "proba": proba}
-            out.write(json.dumps(record, ensure_ascii=False) + "\n")
-    finally:
-        if out is not sys.stdout:
-            out.close()
+    rows = []
+    for text, row in zip(texts, probs, strict=True):
+        best = int(row.argmax())
+        proba = {c: float(p) for c, p in zip(classes, row, strict=True)}
+        rows.append(json.dumps({"text": text, "label": classes[best], "proba": proba},
+                               ensure_ascii=False) + "\n")
+    if out_path is None:
+        sys.stdout.writelines(rows)
+    else:  # atomic: a failed write leaves an existing file as it was
+        with atomic_open(out_path) as handle:
+            handle.writelines(rows)
     return 0
+
+
+def _saved_classes(model_dir: str) -> list[str] | None:
+    """The classes a saved model records in its JSON file, read without loading weights."""
+    from mrekv.classifiers import CONFIG_FILE
+
+    try:
+        classes = json.loads((Path(model_dir) / CONFIG_FILE).read_text(encoding="utf-8"))
+        classes = classes.get("classes")
+    except (OSError, ValueError, AttributeError):
+        return None  # load_classifier names what is wrong with the folder
+    if isinstance(classes, list) and all(isinstance(c, str) for c in classes):
+        return classes
+    return None
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from mrekv.metrics import classification_metrics
 
-    clf = _load_saved(args.model_dir)
     texts, labels = read_labelled(args.input)
+    require_nonempty(texts, args.input, "labelled records")
+    classes = _saved_classes(_model_dir(args.model_dir))
+    if classes is not None:  # before the weights are loaded
+        check_labels(labels, classes, f"--input {args.input}", f"the model in {args.model_dir}")
+    clf = _load_saved(args.model_dir)
+    check_labels(labels, list(clf.classes_), f"--input {args.input}",
+                 f"the model in {args.model_dir}")
     print_json(classification_metrics(labels, list(clf.predict(texts))))
     return 0
 
@@ -160,23 +302,28 @@ def add_commands(sub: Any) -> None:
     """Add the model commands to the ``mrekv`` subparsers ``sub``."""
     p = sub.add_parser("train", help="prompt-tune (or fine-tune) a masked or causal LM, save it")
     _add_model_args(p)
-    p.add_argument("--train", required=True, help="MMM or TSV (label<TAB>text) file")
-    p.add_argument("--dev", help="MMM or TSV dev file (best-dev checkpoint)")
-    p.add_argument("--calibrate", help="file of unlabeled texts for contextual calibration")
-    p.add_argument("--finetune", action="store_true", help="full fine-tuning baseline instead")
-    p.add_argument("--out", required=True)
+    p.add_argument("--train", required=True, help="MMM (.jsonl/.json) or TSV (label<TAB>text) "
+                                                  "file of labelled training texts")
+    p.add_argument("--dev", help="MMM or TSV dev file for the best-dev checkpoint "
+                                 "(default: none, the last epoch is kept)")
+    p.add_argument("--calibrate", help="file of unlabeled texts for contextual calibration "
+                                       "(needs --label-words; default: no calibration)")
+    p.add_argument("--finetune", action="store_true",
+                   help="train the full fine-tuning baseline instead of a prompt model")
+    p.add_argument("--out", required=True, help="folder the trained model is saved to")
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("tiny-model", help="write a tiny random masked or causal LM for smoke tests")
-    p.add_argument("--out", required=True)
+    p.add_argument("--out", required=True, help="folder the model is written to")
     p.add_argument("--kind", default="masked", choices=["masked", *CAUSAL_KINDS],
                    help="masked: BERT with WordPiece; llama / gemma3 / gpt2: a causal LM with "
                         "a BPE vocabulary (default: %(default)s)")
-    p.add_argument("--texts", nargs="*", help="files whose texts train its vocabulary")
+    p.add_argument("--texts", nargs="*", help="files whose texts train its vocabulary "
+                                              "(one of --texts and --tokenizer-from)")
     p.add_argument("--tokenizer-from", help="reuse this tokenizer folder or Hub id instead")
-    p.add_argument("--hidden", type=int, default=32)
-    p.add_argument("--layers", type=int, default=2)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--hidden", type=positive_int, default=32, help="hidden size")
+    p.add_argument("--layers", type=positive_int, default=2, help="number of layers")
+    p.add_argument("--seed", type=int, default=0, help="random seed of the weights")
     p.set_defaults(func=cmd_tiny_model)
 
     p = sub.add_parser("convert", help="convert a GGUF causal LM once into a cached folder")
@@ -187,12 +334,15 @@ def add_commands(sub: Any) -> None:
     p.set_defaults(func=cmd_convert)
 
     p = sub.add_parser("predict", help="predict classes with a saved model")
-    p.add_argument("--model-dir", required=True)
-    p.add_argument("--input", required=True)
-    p.add_argument("--out", help="JSON Lines output (default: stdout)")
+    p.add_argument("--model-dir", required=True, help="folder written by `mrekv train`")
+    p.add_argument("--input", required=True,
+                   help="texts: a plain file (one text a line; every line gives one output "
+                        "row), TSV or MMM")
+    p.add_argument("--out", help="JSON Lines output, written atomically (default: stdout)")
     p.set_defaults(func=cmd_predict)
 
     p = sub.add_parser("evaluate", help="accuracy and macro-F1 of a saved model on labelled data")
-    p.add_argument("--model-dir", required=True)
-    p.add_argument("--input", required=True)
+    p.add_argument("--model-dir", required=True, help="folder written by `mrekv train`")
+    p.add_argument("--input", required=True, help="MMM or TSV (label<TAB>text) file whose "
+                                                  "labels are classes of the model")
     p.set_defaults(func=cmd_evaluate)

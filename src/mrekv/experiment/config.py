@@ -10,7 +10,8 @@ overrides its keys; tables are merged one level deep, arrays are replaced.
 Method names follow one small grammar, ``[<proxy>:]<verbalizer>[+calib]``:
 
 * prompt methods (a masked LM with a verbalizer): ``manual``, ``kpt``,
-  ``mre-frequency``, ``mre-best``, ``soft``, each optionally ``+calib``;
+  ``mre-frequency``, ``mre-best``, each optionally ``+calib``, and ``soft`` (no
+  ``soft+calib``: calibration is a prior over label words, which it has none of);
 * ``finetune`` (full fine-tuning, no verbalizer, no calibration);
 * proxies that need no masked-LM weights: ``probe:<words>`` (the model-free
   label-word probe) and ``embedding:<words>`` (the sentence-encoder
@@ -41,6 +42,7 @@ from typing import Any, Literal
 
 from mrekv.data.example import LANGS, Family
 from mrekv.errors import ConfigError, unknown_choice
+from mrekv.experiment.config_types import check_fields, missing_fields
 from mrekv.experiment.sections import (
     EmbeddingConfig,
     KnowledgeConfig,
@@ -90,7 +92,7 @@ class MethodSpec:
 
 def valid_methods() -> list[str]:
     """Every method name the runner accepts."""
-    names = [*PROMPT_VERBALIZERS, *(f"{v}+calib" for v in PROMPT_VERBALIZERS), "finetune"]
+    names = [*PROMPT_VERBALIZERS, *(f"{v}+calib" for v in WORD_SOURCES), "finetune"]
     names += [f"{p}:{w}" for p in PROXIES for w in WORD_SOURCES]
     names += [f"{f}:{w}{c}" for f in LM_FAMILIES for w in WORD_SOURCES for c in ("", "+calib")]
     names += [f"peer:{p}" for p in PEERS]
@@ -111,6 +113,12 @@ def parse_method(name: str) -> MethodSpec:
             return MethodSpec(proxy, words, calibrated)  # type: ignore[arg-type]
         if proxy == "peer" and words in PEERS and not calibrated:
             return MethodSpec("peer", words)
+    elif base == "soft" and calibrated:
+        raise ConfigError(
+            f"method {name!r}: contextual calibration sets a prior over label words, and the "
+            "soft verbalizer has none (it learns one vector per class); use 'soft', or "
+            "calibrate a verbalizer with words, e.g. 'kpt+calib'"
+        )
     elif base in PROMPT_VERBALIZERS:
         return MethodSpec("prompt", base, calibrated)
     raise ConfigError(unknown_choice("method", name, valid_methods()))
@@ -236,6 +244,12 @@ class ExperimentConfig:
             raise ConfigError(f"shots must be non-negative integers, got {list(self.shots)}")
         if not self.seeds:
             raise ConfigError("seeds must not be empty")
+        for key in ("methods", "shots", "seeds", "templates"):
+            values = list(getattr(self, key))
+            dupes = sorted({v for v in values if values.count(v) > 1}, key=str)
+            if dupes:  # each would run (and be written) twice
+                raise ConfigError(f"{key} lists {', '.join(repr(d) for d in dupes)} more than "
+                                  f"once: {values!r}")
         needs_mlm = any(s.family in ("prompt", "finetune", *LM_FAMILIES) for s in specs)
         if needs_mlm and not self.model.ids and not self.model.by_lang:
             raise ConfigError(
@@ -244,6 +258,7 @@ class ExperimentConfig:
 
     @property
     def method_specs(self) -> tuple[MethodSpec, ...]:
+        """The config's ``methods``, each parsed into its proxy, verbalizer and calibration."""
         return tuple(parse_method(m) for m in self.methods)
 
     @property
@@ -273,7 +288,6 @@ _SECTIONS: dict[str, type] = {
     "knowledge": KnowledgeConfig, "embedding": EmbeddingConfig, "paths": PathsConfig,
     "setfit": SetFitConfig,
 }
-_TUPLE_KEYS = {"shots", "seeds", "templates", "methods", "ids", "langs", "kpt_classes"}
 
 
 def _build(cls: type, data: Any, section: str, source: str) -> Any:
@@ -286,19 +300,27 @@ def _build(cls: type, data: Any, section: str, source: str) -> Any:
         raise ConfigError(
             f"{source}: unknown key {unknown[0]!r} in [{section}]; valid keys: {', '.join(names)}"
         )
+    missing = missing_fields(cls, data)
+    if missing:
+        raise ConfigError(
+            f"{source}: [{section}] needs {', '.join(repr(k) for k in missing)}"
+            + (" (e.g. methods = [\"manual\", \"kpt\"] and a [[datasets]] table)"
+               if cls is ExperimentConfig else "")
+        )
     values: dict[str, Any] = {}
+    built = {"datasets"} | (set(_SECTIONS) if cls is ExperimentConfig else set())
+    plain = check_fields(cls, {k: v for k, v in data.items() if k not in built}, section, source)
     for key, value in data.items():
         if key == "datasets":
-            if not isinstance(value, list):
-                raise ConfigError(f"{source}: 'datasets' must be an array of tables")
+            if not isinstance(value, list) or not all(isinstance(d, Mapping) for d in value):
+                raise ConfigError(f"{source}: 'datasets' must be an array of tables "
+                                  "([[datasets]]), got " + repr(value)[:80])
             value = tuple(_build(DatasetConfig, d, f"datasets[{i}]", source)
                           for i, d in enumerate(value))
         elif key in _SECTIONS and cls is ExperimentConfig:
             value = _build(_SECTIONS[key], value, key, source)
-        elif key == "manual" and value is not None:
-            value = {str(c): tuple(ws) for c, ws in dict(value).items()}
-        elif key in _TUPLE_KEYS and isinstance(value, list):
-            value = tuple(value)
+        else:
+            value = plain[key]
         values[key] = value
     try:
         return cls(**values)
@@ -331,7 +353,12 @@ def load_config(path: str | Path) -> ExperimentConfig:
 
 def _read_with_base(p: Path, seen: tuple[Path, ...]) -> dict[str, Any]:
     """The parsed file, merged over its ``base`` config (one level deep per section)."""
-    text = p.read_text(encoding="utf-8")
+    if p.is_dir():
+        raise ConfigError(f"{p} is a folder; expected a .toml or .json config file")
+    try:
+        text = p.read_text(encoding="utf-8-sig")  # a byte-order mark is dropped
+    except UnicodeDecodeError as error:
+        raise ConfigError(f"{p}: not valid UTF-8 (byte {error.start}); save it as UTF-8") from None
     try:
         data = json.loads(text) if p.suffix == ".json" else tomllib.loads(text)
     except (tomllib.TOMLDecodeError, json.JSONDecodeError) as error:

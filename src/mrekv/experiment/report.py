@@ -19,7 +19,10 @@ from pathlib import Path
 from typing import Any
 
 from mrekv._io import atomic_write_text
+from mrekv.errors import MrekvError
 from mrekv.experiment.results import read_results
+
+RESULT_KEYS = ("cell_key", "dataset", "method", "status")
 
 PROXY_NOTE = (
     "**Proxy results, not masked-LM results.** `probe:*` scores label words with the "
@@ -113,9 +116,21 @@ def win_table(records: Sequence[dict[str, Any]], baseline: str) -> list[dict[str
             for (m, lang), c in sorted(counts.items())]
 
 
+def cell_text(value: Any) -> str:
+    """A table cell: ``None`` (an unset model, template, seed...) shows as ``–``."""
+    return "–" if value is None or value == "`None`" else str(value)
+
+
+def win_rate(wins: int, ties: int, losses: int) -> str:
+    """Wins over all paired cells; a row of ties only is ``ties``, not 0%."""
+    if wins + losses == 0:
+        return "– (all ties)" if ties else "–"
+    return f"{wins / (wins + ties + losses):.0%}"
+
+
 def _table(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+    lines += ["| " + " | ".join(cell_text(c) for c in row) + " |" for row in rows]
     return "\n".join(lines)
 
 
@@ -142,7 +157,7 @@ def _win_section(records: list[dict[str, Any]]) -> list[str]:
                   "Paired cells where the method's macro-F1 is higher / equal / lower.", "",
                   _table(["method", "lang", "wins", "ties", "losses", "win rate"],
                          [[f"`{r['method']}`", r["lang"], r["wins"], r["ties"], r["losses"],
-                           f"{r['wins'] / max(1, r['wins'] + r['ties'] + r['losses']):.0%}"]
+                           win_rate(r["wins"], r["ties"], r["losses"])]
                           for r in rows]), ""]
     return parts
 
@@ -154,29 +169,64 @@ def plot_dataset(rows: list[dict[str, Any]], dataset: str, path: Path) -> Path:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(6.4, 4.2))
     series: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for r in rows:
         if r["dataset"] == dataset:
             label = r["method"] if r["model"] is None else f"{r['method']} ({r['model']})"
             series[label].append(r)
-    for label, rs in sorted(series.items()):
+    fig, ax = plt.subplots(figsize=(8.4, 4.2))
+    shots: set[int] = set()
+    for i, (label, rs) in enumerate(sorted(series.items())):
         rs = sorted(rs, key=lambda r: r["shots"])
         xs = [r["shots"] for r in rs]
+        shots.update(int(x) for x in xs)
         ys = [100 * statistics.fmean(r["macro_f1"]) for r in rs]
         es = [100 * statistics.stdev(r["macro_f1"]) if len(r["macro_f1"]) > 1 else 0.0
               for r in rs]
-        style = "--" if rs[0]["proxy"] else "-"
-        ax.errorbar(xs, ys, yerr=es, linestyle=style, marker="o", capsize=3, label=label)
+        ax.errorbar(xs, ys, yerr=es, capsize=3, label=label, **series_style(i, rs[0]["proxy"]))
+    ax.set_xticks(sorted(shots))  # shots are whole numbers: no 2.5-shot ticks
     ax.set_xlabel("shots per class")
     ax.set_ylabel("macro-F1 (%)")
     ax.set_title(f"{dataset} (dashed: proxies)")
-    ax.legend(fontsize=7, loc="best")
-    fig.tight_layout()
+    # outside the axes, so no line is hidden behind the legend
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
+    fig.savefig(path, dpi=110, bbox_inches="tight")
     plt.close(fig)
     return path
+
+
+COLORS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
+          "#7f7f7f", "#bcbd22", "#17becf")
+MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
+DASHES = ((0, (4, 2)), (0, (1, 1.5)), (0, (6, 2, 1, 2)), (0, (2, 2)))
+
+
+def series_style(index: int, proxy: bool) -> dict[str, Any]:
+    """A colour, marker and line style for series ``index``: no two of the first 80 match.
+
+    Ten colours come first; each further round of ten changes the marker, so series
+    stay apart beyond ten. Proxies are dashed (one of four dash patterns).
+    """
+    color = COLORS[index % len(COLORS)]
+    marker = MARKERS[(index // len(COLORS)) % len(MARKERS)]
+    linestyle: Any = DASHES[(index // len(COLORS)) % len(DASHES)] if proxy else "-"
+    return {"color": color, "marker": marker, "linestyle": linestyle}
+
+
+def check_results(records: Sequence[dict[str, Any]], paths: Sequence[Path]) -> None:
+    """Raise :class:`MrekvError` unless ``records`` are result lines of an experiment run."""
+    names = ", ".join(str(p) for p in paths)
+    if not records:
+        raise MrekvError(f"{names}: no result lines; expected the JSON Lines file written by "
+                         "`mrekv experiment run`")
+    for index, record in enumerate(records):
+        missing = [k for k in RESULT_KEYS if k not in record]
+        if missing:
+            raise MrekvError(
+                f"{names}: result line {index + 1} lacks {', '.join(missing)}; this is not a "
+                "results file of `mrekv experiment run`"
+            )
 
 
 def build_report(
@@ -193,6 +243,10 @@ def build_report(
     Returns:
         The path of the Markdown report.
 
+    Raises:
+        MrekvError: a missing file, or one that is not a results file (no result lines,
+            or lines without ``cell_key`` / ``dataset`` / ``method`` / ``status``).
+
     Example:
         >>> build_report("runs/quick.jsonl")   # doctest: +SKIP
         PosixPath('runs/quick-report/report.md')
@@ -204,7 +258,13 @@ def build_report(
     results = paths[0]
     stem = results.stem.split(".shard-")[0]
     out = Path(out_dir) if out_dir is not None else results.parent / f"{stem}-report"
+    for p in paths:
+        if p.is_dir():
+            raise MrekvError(f"{p} is a folder; expected a results file")
+        if not p.is_file():
+            raise MrekvError(f"{p}: no such results file")
     all_records = [r for p in paths for r in read_results(p)]
+    check_results(all_records, paths)
     records = latest_ok(all_records)
     skipped = {(r["dataset"], r["method"], r.get("skip_reason")) for r in all_records
                if r.get("status") == "skipped"}
@@ -216,10 +276,13 @@ def build_report(
     lines = [f"# Experiment report: {', '.join(p.name for p in paths)}", ""]
     if smoke:
         lines += [SMOKE_NOTE, ""]
-    experiments = sorted({str(r.get("experiment")) for r in all_records})
-    versions = sorted({str(r.get("mrekv_version")) for r in all_records})
-    commits = sorted({str(r.get("git_commit"))[:12] for r in all_records})
-    models = sorted({str(r.get("model")) for r in records if not r.get("proxy")})
+    def known(key: str, rs: Iterable[dict[str, Any]]) -> list[str]:
+        return sorted({str(r[key]) for r in rs if r.get(key) is not None})
+
+    experiments = known("experiment", all_records)
+    versions = known("mrekv_version", all_records)
+    commits = [c[:12] for c in known("git_commit", all_records)]
+    models = known("model", [r for r in records if not r.get("proxy")])
     lines += [f"- experiments: {', '.join(experiments) or '–'}",
               f"- cells: {len(records)} finished, {len(skipped)} skipped kinds",
               f"- mrekv: {', '.join(versions) or '–'}; commits: {', '.join(commits) or '–'}",

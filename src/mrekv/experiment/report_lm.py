@@ -154,7 +154,9 @@ def peer_table(records: Sequence[dict[str, Any]]) -> list[str]:
 
 def _table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> list[str]:
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+    # an unset value (no model, no held-out size...) shows as "–", never as "None"
+    lines += ["| " + " | ".join("–" if c is None else str(c) for c in row) + " |"
+              for row in rows]
     return [*lines, ""]
 
 

@@ -34,8 +34,9 @@ class TrainingConfig:
         for key in ("epochs", "batch_size", "max_length", "calibration_size", "eval_batch_size"):
             if getattr(self, key) < 1:
                 raise ConfigError(f"training.{key} must be >= 1, got {getattr(self, key)}")
-        if self.learning_rate <= 0:
-            raise ConfigError(f"training.learning_rate must be > 0, got {self.learning_rate}")
+        for key in ("learning_rate", "verbalizer_learning_rate"):
+            if getattr(self, key) <= 0:
+                raise ConfigError(f"training.{key} must be > 0, got {getattr(self, key)}")
 
 
 @dataclass(frozen=True)
@@ -68,6 +69,13 @@ class MiningConfig:
         object.__setattr__(self, "select_top_k", tuple(int(k) for k in self.select_top_k))
         if self.top_k < 1 or self.min_count < 1:
             raise ConfigError("mining.top_k and mining.min_count must be >= 1")
+        if not self.select_top_k or min(self.select_top_k) < 1:
+            raise ConfigError(f"mining.select_top_k must be a non-empty list of numbers >= 1, "
+                              f"got {list(self.select_top_k)}")
+        if not 0.0 < self.held_out < 1.0:
+            raise ConfigError(f"mining.held_out must be in (0, 1), got {self.held_out}")
+        if self.max_held_out < 1:
+            raise ConfigError(f"mining.max_held_out must be >= 1, got {self.max_held_out}")
 
 
 @dataclass(frozen=True)
@@ -115,6 +123,8 @@ class EmbeddingConfig:
             raise ConfigError(f"embedding.mix must be 'auto' or in [0, 1], got {self.mix!r}")
         if self.prior_shots <= 0:
             raise ConfigError(f"embedding.prior_shots must be > 0, got {self.prior_shots}")
+        if self.batch_size < 1:
+            raise ConfigError(f"embedding.batch_size must be >= 1, got {self.batch_size}")
         for lang in self.langs:
             if lang not in LANGS:
                 raise ConfigError(unknown_choice("embedding language", lang, LANGS))
