@@ -8,13 +8,13 @@ export MREKV_DATASETS ?= $(SHARED)/datasets
 export HF_HUB_OFFLINE ?= 1
 export TOKENIZERS_PARALLELISM ?= false
 
-.PHONY: setup test demo bench lint eval-models real-lm
+.PHONY: setup test demo bench lint docs eval-models real-lm
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q torch==2.13.0
-	$(PY) -m pip install -q -e ".[dev]"
+	$(PY) -m pip install -q -e ".[dev,docs]"
 	touch $@
 
 setup: $(VENV)/.installed
@@ -28,8 +28,12 @@ demo: setup
 bench: setup
 	$(PY) -m pytest -q -m benchmark benchmarks
 
+# The documentation site (mkdocs.yml, docs/) built strictly into site/: any warning fails.
+docs: setup
+	DISABLE_MKDOCS_2_WARNING=true NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --site-dir site
+
 lint: setup
-	$(VENV)/bin/ruff check src tests benchmarks
+	$(VENV)/bin/ruff check src tests benchmarks examples docs
 	$(VENV)/bin/mypy src
 
 # The real pretrained causal LMs (evaluation assets, never runtime dependencies or committed).

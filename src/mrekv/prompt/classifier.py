@@ -63,8 +63,9 @@ class PromptClassifier(BaseClassifier):
             (only the verbalizer, on features computed once per text).
         learning_rate: AdamW rate of the MLM's weights.
         verbalizer_learning_rate: AdamW rate of the verbalizer's parameters.
-        epochs, max_steps, batch_size, eval_batch_size, max_length, warmup_ratio,
-        weight_decay, max_grad_norm, seed: see :class:`~mrekv.prompt.training.TrainingArgs`.
+        epochs, max_steps, batch_size, eval_batch_size: see
+            :class:`~mrekv.prompt.training.TrainingArgs`.
+        max_length, warmup_ratio, weight_decay, max_grad_norm, seed: likewise.
         device: ``"cpu"``, ``"cuda"``...; default CUDA when available, else CPU.
         trust_remote_code: allow custom model code when loading by name.
         progress: show progress bars.

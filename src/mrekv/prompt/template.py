@@ -176,6 +176,7 @@ class Template:
 
     @property
     def has_text_b(self) -> bool:
+        """Whether the template holds a ``{text_b}`` placeholder."""
         return any(p.kind == "text_b" for p in self._parts)
 
     def encode(

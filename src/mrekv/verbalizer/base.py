@@ -45,10 +45,12 @@ class Verbalizer(nn.Module):
 
     @property
     def num_classes(self) -> int:
+        """How many classes the verbalizer scores."""
         return len(self.classes)
 
     @property
     def num_masks(self) -> int:
+        """How many mask tokens one ``{mask}`` slot of the template must hold (1 by default)."""
         return 1
 
     def prepare(self, tokenizer: Any, model: Any | None = None) -> Verbalizer:
@@ -77,5 +79,6 @@ class Verbalizer(nn.Module):
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> Verbalizer:
+        """Rebuild a verbalizer from :meth:`to_config` data."""
         raise NotImplementedError
 

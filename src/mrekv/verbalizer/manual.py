@@ -119,6 +119,7 @@ class ManualVerbalizer(LabelWordVerbalizer):
         return self
 
     def to_config(self) -> dict[str, Any]:
+        """JSON-ready classes, words, options and calibration prior (see :meth:`from_config`)."""
         return {
             "type": self.config_type,
             "classes": list(self.classes),
@@ -129,6 +130,7 @@ class ManualVerbalizer(LabelWordVerbalizer):
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> ManualVerbalizer:
+        """Rebuild from :meth:`to_config` data; an unknown key is a :class:`ConfigError`."""
         allowed = {
             "type",
             "classes",

@@ -189,6 +189,7 @@ class SoftVerbalizer(Verbalizer):
         return {c: len(ws) for c, ws in zip(self.classes, self._class_words(), strict=True)}
 
     def to_config(self) -> dict[str, Any]:
+        """JSON-ready classes, words and options; the trained head is in ``state_dict()``."""
         return {
             "type": self.config_type,
             "classes": list(self.classes),
@@ -200,6 +201,11 @@ class SoftVerbalizer(Verbalizer):
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> SoftVerbalizer:
+        """Rebuild from :meth:`to_config` data (then ``prepare`` and ``load_state_dict``).
+
+        Raises:
+            ConfigError: an unknown key.
+        """
         allowed = {"type", "classes", "words", "leading_space", "use_mlm_transform", "seed"}
         unknown = set(config) - allowed
         if unknown:

@@ -254,6 +254,7 @@ class LabelWordVerbalizer(Verbalizer):
 
     @property
     def num_masks(self) -> int:
+        """Masks per ``{mask}`` slot: 1, or the longest word's sub-tokens with ``"multi-mask"``."""
         if self.aggregate != "multi-mask":
             return 1
         if self.word_token_ids is None:
