@@ -32,17 +32,24 @@ def hub_online(monkeypatch):
 
 @pytest.mark.parametrize("name", ["./no-such-model", "../nowhere/model", "/no/such/folder",
                                   "~/no-such-mrekv-model", "runs/a/b", "model.gguf"])
-def test_a_missing_model_path_is_reported_as_a_path_at_once(name):
-    import transformers  # noqa: F401 - the import's own seconds are not the check's
+def test_a_missing_model_path_is_reported_as_a_path_at_once(name, monkeypatch):
+    import socket
 
-    start = time.perf_counter()
+    touched: list[object] = []
+
+    def no_network(*args, **kwargs):
+        touched.append(args)
+        raise OSError("the network was touched")
+
+    monkeypatch.setattr(socket, "create_connection", no_network)
+    monkeypatch.setattr(socket, "getaddrinfo", no_network)
     with pytest.raises(ModelUnavailableError, match=r"no such file or folder"):
         load_lm(name)
     with pytest.raises(FileNotFoundError, match=r"no such file or folder"):
         load_tokenizer(name)
     with pytest.raises(ModelUnavailableError, match=r"no such file or folder"):
         FineTuneClassifier(name)
-    assert time.perf_counter() - start < 3
+    assert touched == []  # "at once": refused before any Hub lookup
 
 
 def test_an_unreachable_hub_fails_in_seconds_without_hf_hub_offline(hub_online):
@@ -181,3 +188,18 @@ def test_a_hanging_name_lookup_is_cut_off(monkeypatch):
     start = time.perf_counter()
     assert hub._hub_reachable("https://huggingface.co") is False
     assert time.perf_counter() - start < 3
+
+
+def test_an_unwritable_folder_names_the_target_not_the_temporary(tmp_path, monkeypatch):
+    import errno
+    import tempfile
+
+    def refuse(*args, dir=None, **kwargs):  # what a read-only folder does to mkstemp
+        raise PermissionError(errno.EACCES, "Permission denied", f"{dir}/.out.json.x.tmp")
+
+    monkeypatch.setattr(tempfile, "mkstemp", refuse)
+    target = tmp_path / "out.json"
+    with pytest.raises(OSError) as info:
+        atomic_write_text(target, "{}")
+    assert info.value.errno == errno.EACCES and info.value.filename == str(target)
+    assert f"cannot write {target}" in str(info.value) and ".tmp" not in str(info.value)

@@ -46,7 +46,11 @@ def atomic_open(
     """
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    except OSError as error:  # name the file the user asked for, not the hidden temporary
+        raise OSError(error.errno, f"cannot write {target}: {error.strerror}",
+                      str(target)) from error
     try:
         if hasattr(os, "fchmod"):  # POSIX
             os.fchmod(fd, file_mode())
