@@ -30,9 +30,16 @@ can be loaded here): Gemma-3-270m (base) in en/ja/zh and SmolLM2-135M-Instruct i
 They are much smaller than, and a different kind from, the masked LMs of the MRE paper.
 One LM pass per text is cached and serves every verbalizer; few-shot cells train only the
 knowledgeable verbalizer's word weights. Test sets capped at 500 texts per dataset.
+Exact multi-token scoring has run so far on sst2 (both models), the three zh datasets and
+chabsa; the rest of `real-lm.toml` resumes where it stopped. The SetFit peer
+(`real-lm-setfit.toml`, English) and full prompt-tuning / fine-tuning (`real-lm-full.toml`)
+write their own results files, merged into the same report.
 Reproduce: `make real-lm` (hours on 2 cores, resumable), then
-`mrekv experiment report experiments/results/real-lm.jsonl` and
-`python scripts/update_readme_results.py`. Full report:
+`mrekv experiment run experiments/real-lm-setfit.toml` and
+`mrekv experiment run experiments/real-lm-full.toml`, then
+`mrekv experiment report experiments/results/real-lm*.jsonl --out
+experiments/results/real-lm-report` and `python scripts/update_readme_results.py`.
+Full report:
 [`experiments/results/real-lm-report/report.md`](experiments/results/real-lm-report/report.md).
 """
 

@@ -189,6 +189,7 @@ def lm_sections(records: Sequence[dict[str, Any]]) -> list[str]:
     if overlap:
         lines += ["### Why label words fail: first sub-tokens shared between classes", "",
                   "A word whose first sub-token also starts a word of another class gets the "
-                  "same first-token score in both; only exact scoring can separate them.", "",
+                  "same first-token score in both; exact scoring tells them apart (what that "
+                  "changed is in the exact-vs-first table).", "",
                   *overlap]
     return lines
