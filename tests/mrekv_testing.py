@@ -65,3 +65,20 @@ def sample_texts(*names: str) -> tuple[list[str], list[str]]:
             texts.append(example.text)
             labels.append(example.text_label)
     return texts, labels
+
+
+def run_cli(capsys, *argv: object) -> tuple[int, str, str]:
+    """Run ``mrekv`` in-process with ``argv``; return (exit code, stdout, stderr)."""
+    from mrekv.cli import main
+
+    code = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def cli_error_line(err: str, command: str) -> str:
+    """The one ``mrekv <command>: error: ...`` line of ``err`` (and no traceback)."""
+    lines = [line for line in err.splitlines() if line.startswith(f"mrekv {command}: error: ")]
+    assert len(lines) == 1, err
+    assert "Traceback" not in err
+    return lines[0]

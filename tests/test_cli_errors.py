@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 
 import pytest
+from mrekv_testing import cli_error_line, run_cli
 
 from mrekv.cli import main
 
@@ -21,17 +22,8 @@ TEST = SAMPLES / "en-scpos-adj-n.test.jsonl"
 SHARED_DATASETS = ROOT.parent / "shared" / "datasets"
 
 
-def run(capsys, *argv: object) -> tuple[int, str, str]:
-    code = main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def error_line(err: str, command: str) -> str:
-    lines = [line for line in err.splitlines() if line.startswith(f"mrekv {command}: error: ")]
-    assert len(lines) == 1, err
-    assert "Traceback" not in err
-    return lines[0]
+run = run_cli
+error_line = cli_error_line
 
 
 def write(path: Path, data: str | bytes) -> Path:

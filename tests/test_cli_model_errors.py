@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 
 import pytest
+from mrekv_testing import cli_error_line, run_cli
 
 from mrekv.cli import main
 
@@ -20,17 +21,8 @@ TRAIN = SAMPLES / "en-scpos-adj-n.train.jsonl"
 TEST = SAMPLES / "en-scpos-adj-n.test.jsonl"
 
 
-def run(capsys, *argv: object) -> tuple[int, str, str]:
-    code = main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def error_line(err: str, command: str) -> str:
-    lines = [line for line in err.splitlines() if line.startswith(f"mrekv {command}: error: ")]
-    assert len(lines) == 1, err
-    assert "Traceback" not in err
-    return lines[0]
+run = run_cli
+error_line = cli_error_line
 
 
 @pytest.fixture(scope="module")

@@ -65,23 +65,15 @@ def truncate(
     out = [list(p) for p in parts]
     if n <= 0:
         return out
-    if method == "tail":
-        for i in reversed(range(len(out))):
-            if not out[i] or not shortenable[i]:
-                continue
-            length = len(out[i])
-            out[i] = out[i][: length - min(n, length)]
-            n -= length
-            if n <= 0:
-                break
-    elif method == "head":
-        for i in range(len(out)):
-            if not out[i]:
+    if method in ("tail", "head"):  # cut whole pieces' ends, from the last or the first piece
+        order = reversed(range(len(out))) if method == "tail" else range(len(out))
+        for i in order:
+            if not out[i] and method == "head":
                 raise ConfigError(
                     f"truncate_method 'head' meets the empty piece {i} before it has cut enough "
                     "(OpenPrompt fails here with IndexError); use 'tail', or fill the piece"
                 )
-            if not shortenable[i]:
+            if not out[i] or not shortenable[i]:
                 continue
             length = len(out[i])
             out[i] = out[i][: length - min(n, length)]
