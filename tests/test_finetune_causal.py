@@ -128,3 +128,24 @@ def test_pad_token_of_tokenizer_and_config_are_made_to_agree(variant_dir, task, 
     loaded = FineTuneClassifier.from_pretrained(tmp_path / "ft", progress=False, device="cpu")
     assert loaded.tokenizer_.pad_token_id == loaded.model_.config.pad_token_id == pad
     assert np.array_equal(loaded.predict_proba(texts), clf.predict_proba(texts))
+
+
+def test_a_gguf_file_is_fine_tuned_from_its_converted_folder(causal_dirs, task, tmp_path,
+                                                             monkeypatch):
+    """FineTuneClassifier("model.gguf") reads the folder convert_gguf caches (as load_lm does)."""
+    import mrekv.gguf
+
+    calls = []
+
+    def fake(path, *, cache_dir=None):
+        calls.append(path)
+        return causal_dirs["llama"]
+
+    monkeypatch.setattr(mrekv.gguf, "convert_gguf", fake)
+    gguf = tmp_path / "m.gguf"
+    gguf.write_bytes(b"GGUF\x03\x00\x00\x00")
+    texts, labels = task
+    clf = make(gguf, max_steps=1).fit(texts, labels)
+    assert calls == [str(gguf)]
+    assert type(clf.model_).__name__ == SEQUENCE_CLASSES["llama"]
+    assert clf.predict_proba(texts[:2]).shape == (2, len(set(labels)))

@@ -153,6 +153,18 @@ def test_smollm2_zero_shot_scores_with_the_head_at_the_last_token(smol_gguf):
     np.testing.assert_allclose(exact.predict_proba(texts), proba, rtol=1e-4, atol=1e-6)
 
 
+def test_smollm2_gguf_fine_tunes_with_a_classification_head(smol_gguf):
+    from mrekv.finetune import FineTuneClassifier
+
+    clf = FineTuneClassifier(str(smol_gguf), classes=["negative", "positive"], max_steps=1,
+                             batch_size=2, device="cpu", progress=False)
+    assert type(clf.model_).__name__ == "LlamaForSequenceClassification"
+    assert clf.model_.config.pad_token_id is not None
+    clf.fit(["a gorgeous film.", "a dull mess."], ["positive", "negative"])
+    proba = clf.predict_proba(["a moving film."])
+    assert proba.shape == (1, 2) and np.isclose(proba.sum(), 1.0)
+
+
 def _sst2(n: int):
     if "MREKV_DATASETS" not in os.environ:
         if not DATASETS.is_dir():

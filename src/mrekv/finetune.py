@@ -119,12 +119,14 @@ class FineTuneClassifier(BaseClassifier):
         trust_remote_code: bool = False,
         progress: bool = True,
     ) -> None:
-        from mrekv.models import load_tokenizer
+        from mrekv.models import load_tokenizer, local_model_name
 
         super().__init__(locals())
         self.trust_remote_code = trust_remote_code
-        self._source = model
+        # a .gguf file is read from its converted folder (converted once, cached)
+        self._source = local_model_name(model) if isinstance(model, (str, Path)) else model
         if isinstance(model, (str, Path)):
+            model = self._source
             self.tokenizer_ = tokenizer or load_tokenizer(
                 model, trust_remote_code=trust_remote_code
             )

@@ -171,6 +171,25 @@ def detect_backbone(model_or_config: Any) -> Backbone:
     )
 
 
+def local_model_name(name_or_path: str | Path) -> str:
+    """What ``from_pretrained`` is given for a model reference (checked first).
+
+    A path is expanded (``~``), a ``.gguf`` file is converted once into its cached
+    safetensors folder (:func:`mrekv.gguf.convert_gguf`), a Hub id stays as it is.
+
+    Raises:
+        ModelUnavailableError: see :func:`check_model_reference`.
+    """
+    check_model_reference(name_or_path)
+    path = Path(str(name_or_path)).expanduser()
+    name = str(path) if path.exists() else str(name_or_path)
+    if name.endswith(".gguf"):
+        from mrekv.gguf import convert_gguf
+
+        name = str(convert_gguf(name))
+    return name
+
+
 def load_lm(
     name_or_path: str | Path,
     *,
@@ -210,15 +229,9 @@ def load_lm(
 
     if backbone not in ("auto", *BACKBONES):
         raise ConfigError(unknown_choice("backbone", backbone, ("auto", *BACKBONES)))
-    check_model_reference(name_or_path)
-    name = str(Path(name_or_path).expanduser()) if Path(
-        str(name_or_path)).expanduser().exists() else str(name_or_path)
-    if name.endswith(".gguf"):
-        from mrekv.gguf import convert_gguf
-
-        name = str(convert_gguf(name))
-        if backbone == "auto":
-            backbone = "causal"
+    if str(name_or_path).endswith(".gguf") and backbone == "auto":
+        backbone = "causal"
+    name = local_model_name(name_or_path)
     if backbone == "auto":
         from transformers import AutoConfig
 

@@ -1,4 +1,4 @@
-"""Frozen-LM cells (lm:*, lm-exact:*): one cached LM pass serves every verbalizer."""
+"""Frozen-LM cells (lm:*, lm-exact*:*): one cached LM pass serves every verbalizer."""
 
 from __future__ import annotations
 
@@ -28,13 +28,15 @@ def _config(tmp_path, shared_dir, methods, model="tiny-causal", extra=""):
 
 def test_lm_cells_share_one_pass_and_record_selection(tmp_path, shared_dir):
     methods = ["lm:manual+calib", "lm:kpt", "lm:mre-frequency+calib", "lm:mre-best+calib",
-               "lm-exact:mre-best+calib"]
+               "lm-exact:mre-best+calib", "lm-exact-mean:mre-best+calib"]
     out = run_experiment(_config(tmp_path, shared_dir, methods), progress=False)
     records = read_results(out)
     got = {(r["method"], r["shots"]): r for r in records}
-    # lm-exact runs zero-shot only; the others at 0 and 2 shots
+    # lm-exact and lm-exact-mean run zero-shot only; the others at 0 and 2 shots
     assert sorted(got) == sorted([(m, k) for m in methods[:4] for k in (0, 2)]
-                                 + [("lm-exact:mre-best+calib", 0)])
+                                 + [(m, 0) for m in methods[4:]])
+    # exact-mean reads the cache the exact cell filled: no LM time of its own
+    assert got[("lm-exact-mean:mre-best+calib", 0)]["timings"]["lm_pass_s"] == 0.0
     assert all(r["status"] == "ok" and r["metrics"]["n_test"] == 8 for r in records)
     best = got[("lm:mre-best+calib", 0)]
     assert best["selection"]["scored_by"] == "lm"
@@ -53,6 +55,7 @@ def test_lm_cells_share_one_pass_and_record_selection(tmp_path, shared_dir):
     assert 0.0 <= best["metrics"]["shared_first_token"] <= 1.0
     report = build_report(out).read_text(encoding="utf-8")
     assert "Real pretrained LMs (frozen)" in report and "What `mre-best` chose" in report
+    assert "| exact per token |" in report and "| exact |" in report
 
 
 def test_lm_cells_resume_from_cached_features(tmp_path, shared_dir):
@@ -96,3 +99,39 @@ def test_cached_scores_equal_the_classifier_forward(tmp_path, shared_dir):
     assert torch.allclose(torch.log_softmax(cached, -1).double(), expected, atol=1e-5)
     with pytest.raises(KeyError, match="not in the cached union"):
         cache.columns(["missing"])
+
+
+def test_exact_mean_features_from_the_exact_cache_equal_the_classifier(tmp_path):
+    """An exact-mean cell reads the exact cache divided by word length: what its own
+    classifier (aggregate="exact-mean") computes."""
+    from types import SimpleNamespace
+
+    from mrekv.experiment.lm_cells import (
+        WordScoreCache,
+        build_verbalizer,
+        cell_features,
+        union_classifier,
+    )
+    from mrekv.models import load_lm
+    from mrekv.prompt.classifier import PromptClassifier
+    from mrekv.prompt.template import Template
+    from mrekv.tiny_causal import make_tiny_causal_lm
+    from mrekv.verbalizer.label_words import LabelWords
+
+    folder = make_tiny_causal_lm(tmp_path / "m", kind="llama",
+                                 texts=["the food was great", "the room was awful"] * 20)
+    model, tok, backbone = load_lm(folder)
+    exp = SimpleNamespace(training=SimpleNamespace(max_length=64, eval_batch_size=4,
+                                                   device="cpu"))
+    template = Template("{text} It was {mask}")
+    words = ["great", "awful", "unbelievably", "room was", "food"]
+    clf = union_classifier(model, tok, backbone, template, words, "exact", exp, "en")
+    cache = WordScoreCache(clf, words, tmp_path / "cache", progress=False)
+    texts = ["the food was", "a room", "great"]
+    lw = LabelWords.from_lists(["neg", "pos"], [["awful", "room was"], ["great", "unbelievably"]])
+    verbalizer = build_verbalizer("mre-best", lw, "exact-mean", tok)
+    assert max(len(ids) for ids in verbalizer.word_token_ids) > 1
+    direct = PromptClassifier(model, tokenizer=tok, template=template, progress=False,
+                              verbalizer=build_verbalizer("mre-best", lw, "exact-mean", tok))
+    torch.testing.assert_close(cell_features(cache, verbalizer, texts),
+                               direct.word_scores(texts).float(), atol=1e-5, rtol=0)

@@ -91,3 +91,27 @@ def test_std_of_single_run_is_zero(tmp_path, values):
     text = build_report(results).read_text(encoding="utf-8")
     expected = "50.0 ± 0.0" if len(values) == 1 else "50.0 ± 35.4"
     assert expected in text
+
+
+def test_full_table_pairs_full_cells_with_frozen_cells_of_the_same_seed():
+    from mrekv.experiment.report_lm import full_table
+
+    def cell(method, f1, family, seed=0, **extra):
+        r = rec(method, f1, family=family, seed=seed, shots=4, model="eval:m",
+                calibrated="calib" in method)
+        r["verbalizer"] = method.split(":")[-1].replace("+calib", "")
+        return {**r, **extra}
+
+    records = [
+        cell("lm:manual+calib", 0.60, "lm"), cell("lm:manual+calib", 0.10, "lm", seed=1),
+        cell("lm:mre-best+calib", 0.70, "lm"),
+        cell("manual+calib", 0.81, "prompt", timings={"fit_s": 30.0}),
+        cell("finetune", 0.55, "finetune", timings={"fit_s": 50.0}),
+        cell("manual+calib", 0.99, "prompt", seed=3, proxy=True),  # a proxy never shows
+    ]
+    lines = full_table(records)
+    rows = [line for line in lines if line.startswith("| en")]
+    # one row (seed 0): frozen manual 60.0 (not seed 1's 10.0), no frozen mre-frequency,
+    # frozen mre-best 70.0; full manual 81.0, no full mined cells; finetune 55.0; fit (30+50)/2
+    assert rows == ["| en | d1 | `eval:m` | 4 | 0 | 60.0 | – | 70.0 | 81.0 | – | – | 55.0 | 40 |"]
+    assert full_table([r for r in records if r["family"] == "lm"]) == []

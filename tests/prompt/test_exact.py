@@ -151,3 +151,24 @@ def test_exact_word_scores_cannot_come_from_logits(tiny_causal):
     clf = make(tiny_causal["gpt2"], "exact")
     with pytest.raises(ConfigError, match="teacher forcing"):
         clf.verbalizer_.word_scores(torch.zeros(1, 1, 10))
+
+
+@pytest.mark.parametrize("kind", ["llama", "gpt2"])
+def test_exact_mean_is_the_brute_force_score_per_sub_token(tiny_causal, kind):
+    clf = make(tiny_causal[kind], "exact-mean")
+    scores = clf.word_scores(PROMPTS)
+    words = clf.verbalizer_.word_token_ids
+    assert min(map(len, words)) == 1 and max(map(len, words)) >= 3
+    for i, enc in enumerate(clf._encode(PROMPTS)):
+        expected = [brute_force(clf.model_, enc.input_ids, w) / len(w) for w in words]
+        np.testing.assert_allclose(scores[i].numpy(), expected, atol=1e-4, rtol=0)
+    proba = clf.predict_proba(PROMPTS)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, atol=1e-12)
+
+
+def test_exact_mean_is_refused_where_exact_is(tiny_mlm_dir, tiny_causal):
+    with pytest.raises(ConfigError, match="'exact-mean' needs a causal LM"):
+        make(tiny_mlm_dir("en"), "exact-mean", template="{text} It was {mask}.")
+    clf = make(tiny_causal["gpt2"], "exact-mean")
+    with pytest.raises(ConfigError, match="teacher forcing"):
+        clf.verbalizer_.word_scores(torch.zeros(1, 1, 10))

@@ -31,9 +31,11 @@ def _add_model_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--train-mode", default="full", choices=["full", "frozen"],
                    help="full: train the LM and the verbalizer; frozen: only the verbalizer, "
                         "on LM outputs computed once per text (default: %(default)s)")
-    p.add_argument("--aggregate", choices=["first", "mean", "max", "multi-mask", "exact"],
+    p.add_argument("--aggregate", choices=["first", "mean", "max", "multi-mask", "exact",
+                                           "exact-mean"],
                    help="how multi-token label words are scored (with --label-words; exact: "
-                        "teacher forcing, causal LMs only; default: first)")
+                        "the word's log-probability by teacher forcing, exact-mean: that per "
+                        "sub-token, causal LMs only; default: first)")
     p.add_argument("--template", help="template text with {text} and {mask} "
                                       "(default: one chosen for the language and backbone)")
     p.add_argument("--label-words", help="label-word file (mrekv JSON or KPT .txt/.json; "

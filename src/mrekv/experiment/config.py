@@ -19,8 +19,9 @@ Method names follow one small grammar, ``[<proxy>:]<verbalizer>[+calib]``:
   ``mre-best``;
 * frozen-LM methods (masked or causal LM, one cached LM pass per text serves
   every verbalizer; few-shot cells train only the verbalizer's word weights):
-  ``lm:<words>`` (first sub-token scores) and ``lm-exact:<words>`` (causal LMs:
-  each word's full log-probability; zero-shot cells only), each optionally ``+calib``;
+  ``lm:<words>`` (first sub-token scores), ``lm-exact:<words>`` (causal LMs:
+  each word's full log-probability; zero-shot cells only) and ``lm-exact-mean:<words>``
+  (the same per sub-token, from the same cached pass), each optionally ``+calib``;
 * peer baselines, other few-shot classifiers on the same splits (no verbalizer, no
   calibration, no zero-shot cell): ``peer:setfit`` (SetFit, see :mod:`mrekv.experiment.peer`).
 
@@ -53,11 +54,14 @@ from mrekv.experiment.sections import (
     TrainingConfig,
 )
 
-MethodFamily = Literal["prompt", "finetune", "probe", "embedding", "lm", "lm-exact", "peer"]
+MethodFamily = Literal["prompt", "finetune", "probe", "embedding", "lm", "lm-exact",
+                       "lm-exact-mean", "peer"]
 WORD_SOURCES = ("manual", "kpt", "mre-frequency", "mre-best")
 PROMPT_VERBALIZERS = (*WORD_SOURCES, "soft")
 PROXIES = ("probe", "embedding")
-LM_FAMILIES = ("lm", "lm-exact")
+LM_FAMILIES = ("lm", "lm-exact", "lm-exact-mean")
+#: Frozen-LM families scored by teacher forcing (causal LMs; zero-shot cells only).
+EXACT_FAMILIES = ("lm-exact", "lm-exact-mean")
 PEERS = ("setfit",)
 SOURCES = ("mmm", "corpus", "catalog")
 WORD_LABELS = ("auto", "gold", "family")

@@ -142,6 +142,23 @@ def build_verbalizer(words_kind: str, label_words: LabelWords, aggregate: str,
     return verbalizer.prepare(tokenizer)
 
 
+def cell_features(cache: WordScoreCache, verbalizer: Any, texts: list[str]) -> Any:
+    """``(len(texts), W)`` word scores of ``verbalizer``'s words, read from ``cache``.
+
+    An ``exact-mean`` verbalizer reads the exact cache (full log-probabilities) and
+    divides each word's score by its number of sub-tokens.
+    """
+    import torch
+
+    from mrekv.prompt.exact import per_token_mean
+
+    cols = cache.columns(list(verbalizer.flat_words))
+    scores = torch.from_numpy(cache.scores(texts)[:, cols])
+    if verbalizer.aggregate == "exact-mean":
+        return per_token_mean(scores, verbalizer.token_mask)
+    return scores
+
+
 def evaluate_words(
     cache: WordScoreCache,
     verbalizer: Any,
@@ -161,10 +178,8 @@ def evaluate_words(
 
     from mrekv.prompt.frozen import fit_on_features
 
-    cols = cache.columns(list(verbalizer.flat_words))
-
     def feats(texts: list[str]) -> torch.Tensor:
-        return torch.from_numpy(cache.scores(texts)[:, cols])
+        return cell_features(cache, verbalizer, texts)
 
     if calibration_texts:
         verbalizer.calibrate_words(feats(calibration_texts))
@@ -290,9 +305,10 @@ def run_lm(spec: Any, label_words: LabelWords | None, state: LMDataset, data: An
 
     assert label_words is not None
     corpus, t = data.corpus, exp.training
-    aggregate = "exact" if spec.family == "lm-exact" else "first"
+    aggregate = {"lm-exact": "exact", "lm-exact-mean": "exact-mean"}.get(spec.family, "first")
     start = time.perf_counter()
-    cache = state.exact_cache() if aggregate == "exact" else state.first_cache()
+    # one exact cache (full log-probabilities) serves exact and exact-mean cells
+    cache = state.first_cache() if aggregate == "first" else state.exact_cache()
     lm_before = cache.seconds
     verbalizer = build_verbalizer(str(spec.words), label_words, aggregate, state.tokenizer)
     train = dev = None

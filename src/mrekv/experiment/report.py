@@ -20,6 +20,7 @@ from typing import Any
 
 from mrekv._io import atomic_write_text
 from mrekv.errors import MrekvError
+from mrekv.experiment.config import LM_FAMILIES
 from mrekv.experiment.results import read_results
 
 RESULT_KEYS = ("cell_key", "dataset", "method", "status")
@@ -82,7 +83,7 @@ def _baseline_for(record: dict[str, Any], baseline: str) -> str | None:
     family = record.get("family")
     if family == "finetune":
         return None
-    prefix = f"{family}:" if family in ("probe", "embedding", "lm", "lm-exact") else ""
+    prefix = f"{family}:" if family in ("probe", "embedding", *LM_FAMILIES) else ""
     suffix = "+calib" if record.get("calibrated") else ""
     name = f"{prefix}{baseline}{suffix}"
     return None if name == method else name

@@ -1,9 +1,10 @@
-"""Report sections for frozen-LM cells (``lm:*``, ``lm-exact:*``): the real-model tables.
+"""Report sections for frozen-LM cells (``lm:*``, ``lm-exact*:*``): the real-model tables.
 
 * which models (name, size, kind) produced the numbers, stated first;
 * a headline table per (dataset, model): calibrated zero-shot macro-F1 of manual,
   KPT, mre-frequency (WLI-KV) and mre-best, and their means at the largest k;
-* exact multi-token scoring against first-sub-token scoring (paired zero-shot cells);
+* exact multi-token scoring (whole-word and per-token log-probabilities) against
+  first-sub-token scoring (paired zero-shot cells);
 * why mined words lose: the share of a verbalizer's words whose first sub-token
   also starts a word of another class, and of multi-token words.
 
@@ -17,11 +18,13 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
+from mrekv.experiment.config import LM_FAMILIES
+
 WORDS = ("manual", "kpt", "mre-frequency", "mre-best")
 
 
 def is_lm(record: dict[str, Any]) -> bool:
-    return record.get("family") in ("lm", "lm-exact")
+    return record.get("family") in LM_FAMILIES
 
 
 def describe_models(records: Sequence[dict[str, Any]]) -> list[str]:
@@ -66,25 +69,27 @@ def headline_table(records: Sequence[dict[str, Any]]) -> list[str]:
 
 
 def exact_table(records: Sequence[dict[str, Any]]) -> list[str]:
-    """``lm-exact:X`` against ``lm:X`` on the same zero-shot cells."""
+    """``lm-exact:X`` / ``lm-exact-mean:X`` against ``lm:X`` on the same zero-shot cells."""
     index = {(r["dataset"], r["model"], r["method"]): r for r in records
              if is_lm(r) and r["shots"] == 0}
     rows = []
     for (dataset, model, method), r in sorted(index.items()):
-        if not method.startswith("lm-exact:"):
+        family, _, words = method.partition(":")
+        if family not in ("lm-exact", "lm-exact-mean"):
             continue
-        other = index.get((dataset, model, "lm:" + method[len("lm-exact:"):]))
+        other = index.get((dataset, model, "lm:" + words))
         if other is None:
             continue
         a, b = float(r["metrics"]["macro_f1"]), float(other["metrics"]["macro_f1"])
-        rows.append([r["lang"], dataset, f"`{model}`", f"`{method[len('lm-exact:'):]}`",
+        rows.append([r["lang"], dataset, f"`{model}`", f"`{words}`",
+                     "exact" if family == "lm-exact" else "exact per token",
                      f"{100 * b:.1f}", f"{100 * a:.1f}", f"{100 * (a - b):+.1f}",
                      f"{100 * float(r['metrics'].get('multi_token', 0)):.0f}%"])
     if not rows:
         return []
-    rows.sort(key=lambda row: (row[0], row[1], row[2], row[3]))
-    return _table(["lang", "dataset", "model", "verbalizer", "first sub-token", "exact",
-                   "exact - first", "multi-token words"], rows)
+    rows.sort(key=lambda row: (row[0], row[1], row[2], row[3], row[4]))
+    return _table(["lang", "dataset", "model", "verbalizer", "scoring", "first sub-token",
+                   "exact scoring", "exact - first", "multi-token words"], rows)
 
 
 def overlap_table(records: Sequence[dict[str, Any]]) -> list[str]:
@@ -152,6 +157,40 @@ def peer_table(records: Sequence[dict[str, Any]]) -> list[str]:
     return _table(["lang", "dataset", "shots", *names], rows)
 
 
+def full_table(records: Sequence[dict[str, Any]]) -> list[str]:
+    """Full prompt-tuning and fine-tuning beside the frozen-LM cells of the same k-shot samples.
+
+    Rows are the (dataset, model, shots, seed) cells of the real (non-proxy) ``prompt`` and
+    ``finetune`` families; frozen columns are the calibrated ``lm:`` cells of that seed.
+    """
+    frozen: dict[tuple[Any, ...], float] = {}
+    full: dict[tuple[Any, ...], float] = {}
+    fit: dict[tuple[Any, ...], list[float]] = defaultdict(list)
+    for r in records:
+        key = (r["lang"], r["dataset"], str(r["model"]), r["shots"], r["seed"])
+        score = float(r["metrics"]["macro_f1"])
+        if r.get("family") == "lm" and r.get("calibrated"):
+            frozen[(*key, r["verbalizer"])] = score
+        elif r.get("family") in ("prompt", "finetune") and not r.get("proxy") \
+                and not r.get("smoke") and r.get("status", "ok") == "ok":
+            name = "finetune" if r["family"] == "finetune" else r["verbalizer"]
+            full[(*key, name)] = score
+            fit[key].append(float(r.get("timings", {}).get("fit_s", 0.0)))
+    if not full:
+        return []
+    words = ("manual", "mre-frequency", "mre-best")
+    rows = []
+    for key in sorted({k[:5] for k in full}):
+        cell = [frozen.get((*key, w)) for w in words] + \
+            [full.get((*key, w)) for w in (*words, "finetune")]
+        rows.append([key[0], key[1], f"`{key[2]}`", key[3], key[4],
+                     *("–" if v is None else f"{100 * v:.1f}" for v in cell),
+                     f"{statistics.fmean(fit[key]):.0f}"])
+    return _table(["lang", "dataset", "model", "shots", "seed",
+                   *(f"frozen {w}" for w in words), *(f"full {w}" for w in words),
+                   "finetune", "mean fit s"], rows)
+
+
 def _table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> list[str]:
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     # an unset value (no model, no held-out size...) shows as "–", never as "None"
@@ -179,12 +218,25 @@ def lm_sections(records: Sequence[dict[str, Any]]) -> list[str]:
     exact = exact_table(lm)
     if exact:
         lines += ["### Exact multi-token scoring vs first sub-token (zero-shot, calibrated)",
-                  "", *exact]
+                  "", "*exact*: each word's log-probability by teacher forcing (a sum over its "
+                  "sub-tokens, so long words score lower); *exact per token*: that divided by "
+                  "the word's number of sub-tokens. Both read the same cached LM pass.", "",
+                  *exact]
     peers = peer_table(records)
     if peers:
         lines += ["### Against a peer: SetFit on all-MiniLM-L6-v2 (same few-shot splits)", "",
                   "Macro-F1 (%, mean over seeds); mrekv columns are calibrated frozen-LM cells.",
                   "", *peers]
+    full = full_table(records)
+    if full:
+        lines += ["### Full prompt-tuning and fine-tuning vs the frozen LM (same k-shot samples)",
+                  "",
+                  "Macro-F1 (%). *frozen*: calibrated verbalizers on the frozen LM (word weights "
+                  "trained; test capped at 500 texts). *full*: calibrated prompt-tuning that "
+                  "updates every LM weight; *finetune*: a classification head on the LM, every "
+                  "weight updated (both: test capped at 200 texts, the first 200 of the same "
+                  "seeded draw). Full-mode mre-best is chosen by the model-free probe.", "",
+                  *full]
     overlap = overlap_table(lm)
     if overlap:
         lines += ["### Why label words fail: first sub-tokens shared between classes", "",

@@ -28,6 +28,8 @@ from typing import Any
 from mrekv._version import __version__
 from mrekv.errors import ConfigError
 from mrekv.experiment.config import (
+    EXACT_FAMILIES,
+    LM_FAMILIES,
     ExperimentConfig,
     MethodSpec,
     ModelConfig,
@@ -63,7 +65,7 @@ def _settings(config: ExperimentConfig, spec: MethodSpec) -> dict[str, Any]:
     parts: dict[str, Any] = {"knowledge": dataclasses.asdict(config.knowledge)}
     if spec.words in ("mre-frequency", "mre-best"):
         parts["mining"] = dataclasses.asdict(config.mining)
-    if spec.family in ("prompt", "finetune", "lm", "lm-exact"):
+    if spec.family in ("prompt", "finetune", *LM_FAMILIES):
         parts["training"] = dataclasses.asdict(config.training)
     if spec.family == "embedding":
         parts["embedding"] = dataclasses.asdict(config.embedding)
@@ -124,7 +126,7 @@ def plan_cells(config: ExperimentConfig, langs: dict[str, str],
                     for shots in config.shots:
                         if shots == 0 and spec.family in ("finetune", "peer"):
                             continue
-                        if shots > 0 and spec.family == "lm-exact":
+                        if shots > 0 and spec.family in EXACT_FAMILIES:
                             continue  # exact scoring: zero-shot cells only (its cost)
                         seeds = (first_seed,) if shots == 0 else config.seeds
                         for seed in seeds:
@@ -219,11 +221,11 @@ def _execute(cell: Cell, ctx: _Context) -> dict[str, Any]:
     start = time.perf_counter()
     label_words: Any = None
     if spec.words in ("manual", "kpt", "mre-frequency", "mre-best") and \
-            spec.family not in ("lm", "lm-exact"):
+            spec.family not in LM_FAMILIES:
         label_words = ctx.words(cell.dataset, spec.words)
     split = None if cell.seed is None else data.few_shot(cell.shots, cell.seed, config)
     extra: dict[str, Any] = {}
-    if spec.family in ("lm", "lm-exact"):
+    if spec.family in LM_FAMILIES:
         state = ctx.lm_dataset(cell.dataset, str(cell.model), str(cell.template))
         label_words = state.label_words(str(spec.words))
         outcome = run_lm(spec, label_words, state, data, split, config)

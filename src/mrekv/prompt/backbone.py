@@ -13,8 +13,8 @@ path for both kinds; the differences live here:
 * **the vocabulary head at the position only**: ``base_model`` + the output
   head, verified numerically against the full forward on a probe input
   (:func:`mrekv.mlm_head.locate_mlm_head`), else the full forward.
-* **exact multi-token scores** (``aggregate="exact"``, causal only): teacher
-  forcing through the LM after the prompt (:mod:`mrekv.prompt.exact`).
+* **exact multi-token scores** (``aggregate="exact"`` or ``"exact-mean"``, causal
+  only): teacher forcing through the LM after the prompt (:mod:`mrekv.prompt.exact`).
 
 :class:`PromptModule` is the ``nn.Module`` the shared training loop trains:
 ``forward(input_ids, attention_mask, positions) -> (batch, num_classes)``.
@@ -73,8 +73,8 @@ def check_pairing(backbone: str, template: Template, tokenizer: Any, aggregate: 
         if tokenizer.mask_token_id is None:
             raise ConfigError(f"tokenizer {type(tokenizer).__name__} has no mask token; a "
                               "masked LM is needed (or pass backbone='causal')")
-        if aggregate == "exact":
-            raise ConfigError("aggregate='exact' needs a causal LM; for a masked LM use "
+        if aggregate in ("exact", "exact-mean"):
+            raise ConfigError(f"aggregate={aggregate!r} needs a causal LM; for a masked LM use "
                               "'multi-mask' or 'first' / 'mean' / 'max'")
 
 
@@ -87,7 +87,9 @@ def _module_class() -> type:
     import torch
     from torch import nn
 
-    from mrekv.prompt.exact import exact_word_log_probs, plan_prefixes
+    from mrekv.prompt.exact import exact_word_log_probs, per_token_mean, plan_prefixes
+
+    exact_kinds = ("exact", "exact-mean")
 
     class PromptModule(nn.Module):
         """LM + verbalizer; forward: (input_ids, attention_mask, positions) -> class scores.
@@ -130,7 +132,8 @@ def _module_class() -> type:
             self, input_ids: torch.Tensor, attention_mask: torch.Tensor, positions: torch.Tensor
         ) -> torch.Tensor:
             """(batch, W) label-word log-scores (exact teacher forcing, or from the logits)."""
-            if getattr(self.verbalizer, "aggregate", None) != "exact":
+            aggregate = getattr(self.verbalizer, "aggregate", None)
+            if aggregate not in exact_kinds:
                 return self.verbalizer.word_scores(
                     self.mask_inputs(input_ids, attention_mask, positions)
                 )
@@ -145,12 +148,15 @@ def _module_class() -> type:
                 exact_word_log_probs(self.mlm, input_ids[b, : int(positions[b, 0]) + 1], plan)
                 for b in range(input_ids.shape[0])
             ]
-            return torch.stack(rows)
+            scores = torch.stack(rows)
+            if aggregate == "exact-mean":
+                return per_token_mean(scores, self.verbalizer.token_mask)
+            return scores
 
         def forward(
             self, input_ids: torch.Tensor, attention_mask: torch.Tensor, positions: torch.Tensor
         ) -> torch.Tensor:
-            if getattr(self.verbalizer, "aggregate", None) == "exact":
+            if getattr(self.verbalizer, "aggregate", None) in exact_kinds:
                 return self.verbalizer.class_scores(
                     self.word_inputs(input_ids, attention_mask, positions)
                 )

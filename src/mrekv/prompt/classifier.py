@@ -216,8 +216,8 @@ class PromptClassifier(BaseClassifier):
         """Label-word log-scores ``(n, W)`` of a label-word verbalizer, in input order.
 
         One LM pass per text; with ``aggregate="exact"`` (causal LMs) each word's
-        full log-probability by teacher forcing. Feed them to
-        ``verbalizer_.class_scores`` or ``calibrate_words``.
+        full log-probability by teacher forcing (``"exact-mean"``: divided by its
+        length). Feed them to ``verbalizer_.class_scores`` or ``calibrate_words``.
         """
         self._check_ready()
         if not hasattr(self.module_.verbalizer, "class_scores"):

@@ -6,6 +6,8 @@ A label word of ``n`` sub-tokens ``t_1 .. t_n`` after a prompt ``x`` scores
 
 which is the word's probability as a continuation, not an approximation by its
 first sub-token. For a single-token word it is exactly the ``first`` score.
+``exact-mean`` divides it by ``n`` (:func:`per_token_mean`): a sum of ``n``
+negative terms favours short words, the mean per-token log-probability does not.
 
 Cost: the prompt runs once (its keys and values are cached); every distinct
 proper prefix ``t_1 .. t_{i}`` of the words then needs the LM's distribution
@@ -125,6 +127,16 @@ def exact_word_log_probs(
             extra = extra.index_add(0, reads[:, 0], values)
             scores = scores + extra
     return torch.where(plan.empty.to(device), float("-inf"), scores)
+
+
+def per_token_mean(scores: torch.Tensor, token_mask: torch.Tensor) -> torch.Tensor:
+    """``exact`` word scores ``(..., W)`` -> ``exact-mean`` scores (divided by each length).
+
+    ``token_mask`` is the verbalizer's ``(W, T)`` mask of real sub-tokens; a word without
+    tokens keeps its ``-inf``.
+    """
+    lengths = token_mask.sum(dim=-1).clamp_min(1).to(scores.device, scores.dtype)
+    return scores / lengths
 
 
 def _cache_argument(body: Any) -> str:

@@ -87,7 +87,8 @@ class KnowledgeableVerbalizer(LabelWordVerbalizer):
 
     Args:
         label_words: the classes and their label words (with mining scores).
-        aggregate: ``"first"``, ``"mean"``, ``"max"`` or ``"multi-mask"``.
+        aggregate: ``"first"``, ``"mean"``, ``"max"``, ``"multi-mask"`` (masked LMs) or
+            ``"exact"`` / ``"exact-mean"`` (causal LMs; see :mod:`mrekv.verbalizer.tokens`).
         max_word_tokens: use only a word's first sub-tokens (``None``: all).
         leading_space: tokenize words in their after-a-space form (True), glued to
             the previous token (False), or by script (``"auto"``: a space for Latin-script

@@ -56,8 +56,8 @@ class ManualVerbalizer(LabelWordVerbalizer):
         classes: the class names, in the classifier's order.
         words: for each class, its words: a list of lists in class order, or a
             mapping from class name to words.
-        aggregate: ``"first"``, ``"mean"``, ``"max"`` or ``"multi-mask"`` (see
-            :mod:`mrekv.verbalizer.tokens`).
+        aggregate: ``"first"``, ``"mean"``, ``"max"``, ``"multi-mask"`` (masked LMs) or
+            ``"exact"`` / ``"exact-mean"`` (causal LMs; see :mod:`mrekv.verbalizer.tokens`).
         max_word_tokens: use only a word's first sub-tokens (``None``: all).
         leading_space: tokenize words in their after-a-space form (True), glued to
             the previous token (False), or by script (``"auto"``: a space for Latin-script

@@ -23,6 +23,11 @@ are empty or all the unknown token is dropped (and counted). Only the first
   scores ``mean_{i<n} log p(token_i at mask_i)`` (a shorter word uses its
   first ``n`` masks only).
 
+* ``exact`` / ``exact-mean`` (causal LMs only, computed by teacher forcing in
+  :mod:`mrekv.prompt.exact`, not from one position's logits): the word's full
+  log-probability ``log p(t_1 .. t_n | prompt)``, or that divided by ``n`` (the mean
+  per-token log-probability, which does not favour short words).
+
 Single-token words score ``log p(token)`` in every mode.
 """
 
@@ -36,8 +41,10 @@ import torch
 from mrekv.errors import ConfigError, unknown_choice
 from mrekv.verbalizer.base import Verbalizer
 
-Aggregate = Literal["first", "mean", "max", "multi-mask", "exact"]
-AGGREGATES: tuple[str, ...] = ("first", "mean", "max", "multi-mask", "exact")
+Aggregate = Literal["first", "mean", "max", "multi-mask", "exact", "exact-mean"]
+AGGREGATES: tuple[str, ...] = ("first", "mean", "max", "multi-mask", "exact", "exact-mean")
+#: Aggregates computed by teacher forcing through a causal LM (:mod:`mrekv.prompt.exact`).
+EXACT_AGGREGATES: tuple[str, ...] = ("exact", "exact-mean")
 #: Aggregates computed from the vocabulary logits at the mask(s) alone.
 LOGIT_AGGREGATES: tuple[str, ...] = ("first", "mean", "max", "multi-mask")
 LeadingSpace = bool | Literal["auto"]
@@ -164,8 +171,9 @@ def word_log_probs(
         tensor([[0.2500, 0.2500]])
     """
     check_aggregate(aggregate)
-    if aggregate == "exact":
-        raise ConfigError("aggregate 'exact' is computed by teacher forcing, not from logits")
+    if aggregate in EXACT_AGGREGATES:
+        raise ConfigError(f"aggregate {aggregate!r} is computed by teacher forcing, not from "
+                          "logits")
     if mask_logits.dim() != 3:
         raise ValueError(
             f"mask_logits must be (batch, num_masks, vocab), got {tuple(mask_logits.shape)}"
@@ -298,10 +306,10 @@ class LabelWordVerbalizer(Verbalizer):
         """``(batch, num_masks, vocab)`` -> ``(batch, W)`` word log-scores (-inf: dropped)."""
         if self.word_token_ids is None:
             raise RuntimeError(f"call {type(self).__name__}.prepare(tokenizer) before forward")
-        if self.aggregate == "exact":
+        if self.aggregate in EXACT_AGGREGATES:
             raise ConfigError(
-                "aggregate='exact' scores words by teacher forcing through a causal LM, not "
-                "from the logits at one position: use it inside a PromptClassifier with a "
+                f"aggregate={self.aggregate!r} scores words by teacher forcing through a causal "
+                "LM, not from the logits at one position: use it inside a PromptClassifier with a "
                 "causal backbone, or pass word scores to class_scores()"
             )
         return word_log_probs(mask_inputs, self.token_ids, self.token_mask, self.aggregate)
