@@ -31,7 +31,8 @@ class PrefixPlan:
     """The prefix rows of a word list and where each word's tokens are read.
 
     Attributes:
-        prefixes: ``(P, D)`` token ids of the distinct proper prefixes, right-padded with 0.
+        prefixes: ``(P, D)`` token ids of the distinct proper prefixes, right-padded with 0,
+            shortest first.
         prefix_mask: ``(P, D)`` 1 on real prefix tokens.
         prefix_last: ``(P,)`` index of each prefix's last token.
         first_ids: ``(W,)`` each word's first token (0 for an empty word).
@@ -50,13 +51,16 @@ class PrefixPlan:
 
 def plan_prefixes(words: Sequence[Sequence[int]]) -> PrefixPlan:
     """Build the :class:`PrefixPlan` of a list of word token-id sequences."""
-    index: dict[tuple[int, ...], int] = {}
+    seen: dict[tuple[int, ...], None] = {}
+    for ids in words:
+        for i in range(1, len(ids)):
+            seen.setdefault(tuple(int(t) for t in ids[:i]), None)
+    # rows ordered by length: a chunk of rows is padded only to its own longest prefix
+    index = {prefix: row for row, prefix in enumerate(sorted(seen, key=len))}
     reads: list[tuple[int, int, int]] = []
     for w, ids in enumerate(words):
         for i in range(1, len(ids)):
-            prefix = tuple(int(t) for t in ids[:i])
-            row = index.setdefault(prefix, len(index))
-            reads.append((w, row, int(ids[i])))
+            reads.append((w, index[tuple(int(t) for t in ids[:i])], int(ids[i])))
     depth = max([len(p) for p in index] + [1])
     prefixes = torch.zeros((len(index), depth), dtype=torch.long)
     mask = torch.zeros((len(index), depth), dtype=torch.long)
@@ -78,7 +82,7 @@ def exact_word_log_probs(
     prompt_ids: torch.Tensor,
     plan: PrefixPlan,
     *,
-    max_rows: int = 512,
+    max_rows: int = 256,
 ) -> torch.Tensor:
     """``log p(word | prompt)`` of every planned word after one prompt.
 
@@ -107,8 +111,9 @@ def exact_word_log_probs(
             stop = min(start + max_rows, rows)
             n = stop - start
             cache = _repeat_cache(_output_cache(out), n, last_chunk=stop == rows)
-            cont = plan.prefixes[start:stop].to(device)
-            cont_mask = plan.prefix_mask[start:stop].to(device)
+            width = int(plan.prefix_mask[start:stop].sum(dim=1).max())  # rows sorted by length
+            cont = plan.prefixes[start:stop, :width].to(device)
+            cont_mask = plan.prefix_mask[start:stop, :width].to(device)
             attention = torch.cat(
                 [torch.ones((n, length), dtype=cont_mask.dtype, device=device), cont_mask], dim=1
             )
