@@ -46,6 +46,7 @@ from mrekv.errors import ConfigError, unknown_choice
 from mrekv.experiment.config_types import check_fields, missing_fields
 from mrekv.experiment.sections import (
     EmbeddingConfig,
+    FinetuneConfig,
     KnowledgeConfig,
     MiningConfig,
     ModelConfig,
@@ -230,6 +231,7 @@ class ExperimentConfig:
     knowledge: KnowledgeConfig = field(default_factory=KnowledgeConfig)
     embedding: EmbeddingConfig = field(default_factory=EmbeddingConfig)
     setfit: SetFitConfig = field(default_factory=SetFitConfig)
+    finetune: FinetuneConfig = field(default_factory=FinetuneConfig)
     paths: PathsConfig = field(default_factory=PathsConfig)
     source: str | None = None
 
@@ -290,7 +292,7 @@ class ExperimentConfig:
 _SECTIONS: dict[str, type] = {
     "model": ModelConfig, "training": TrainingConfig, "mining": MiningConfig,
     "knowledge": KnowledgeConfig, "embedding": EmbeddingConfig, "paths": PathsConfig,
-    "setfit": SetFitConfig,
+    "setfit": SetFitConfig, "finetune": FinetuneConfig,
 }
 
 

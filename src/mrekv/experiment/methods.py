@@ -213,6 +213,7 @@ def run_classifier(spec: MethodSpec, label_words: LabelWords | None, data: Prepa
         from mrekv.finetune import FineTuneClassifier
 
         clf: Any = FineTuneClassifier(model_path, classes=data.classes, progress=False,
+                                      head_learning_rate=exp.finetune.head_learning_rate,
                                       **common)
     else:
         from mrekv.prompt.classifier import PromptClassifier

@@ -45,6 +45,7 @@ from mrekv.experiment.results import (
     results_lock,
     stable_hash,
 )
+from mrekv.experiment.sections import FinetuneConfig
 
 
 @dataclass(frozen=True)
@@ -71,6 +72,8 @@ def _settings(config: ExperimentConfig, spec: MethodSpec) -> dict[str, Any]:
         parts["embedding"] = dataclasses.asdict(config.embedding)
     if spec.family == "peer":
         parts["setfit"] = dataclasses.asdict(config.setfit)
+    if spec.family == "finetune" and config.finetune != FinetuneConfig():
+        parts["finetune"] = dataclasses.asdict(config.finetune)  # unset: keys stay as before
     return parts
 
 

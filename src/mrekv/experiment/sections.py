@@ -40,6 +40,25 @@ class TrainingConfig:
 
 
 @dataclass(frozen=True)
+class FinetuneConfig:
+    """Settings of the ``finetune`` baseline only (its cells' keys include them when set).
+
+    Args:
+        head_learning_rate: AdamW rate of the new classification head (default: the
+            ``[training]`` learning rate, as for the rest of the model). A few-shot run
+            makes few optimizer steps; at a language-model rate the randomly initialised
+            head barely moves from chance.
+    """
+
+    head_learning_rate: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.head_learning_rate is not None and self.head_learning_rate <= 0:
+            raise ConfigError(
+                f"finetune.head_learning_rate must be > 0, got {self.head_learning_rate}")
+
+
+@dataclass(frozen=True)
 class MiningConfig:
     """How label words are mined from the knowledge split.
 
