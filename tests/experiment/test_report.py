@@ -115,3 +115,13 @@ def test_full_table_pairs_full_cells_with_frozen_cells_of_the_same_seed():
     # frozen mre-best 70.0; full manual 81.0, no full mined cells; finetune 55.0; fit (30+50)/2
     assert rows == ["| en | d1 | `eval:m` | 4 | 0 | 60.0 | – | 70.0 | 81.0 | – | – | 55.0 | 40 |"]
     assert full_table([r for r in records if r["family"] == "lm"]) == []
+
+
+def test_cells_scored_on_different_test_sets_never_pair():
+    def with_n(r, n):
+        return {**r, "metrics": {**r["metrics"], "n_test": n}}
+
+    records = [with_n(rec("manual", 0.5), 500), with_n(rec("kpt", 0.6), 500),
+               with_n(rec("finetune", 0.9, family="finetune"), 200)]
+    assert {r["method"]: r["wins"] for r in win_table(records, "manual")} == {"kpt": 1}
+    assert win_table(records, "finetune") == []  # 500 test texts vs 200: not the same cells

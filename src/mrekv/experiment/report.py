@@ -92,12 +92,14 @@ def _baseline_for(record: dict[str, Any], baseline: str) -> str | None:
 def win_table(records: Sequence[dict[str, Any]], baseline: str) -> list[dict[str, Any]]:
     """Wins / ties / losses in macro-F1 of each method against ``baseline``, per language.
 
-    Cells are paired on (dataset, model, shots, seed) and, against a verbalizer
-    (``manual``, ``kpt``), also on the template; proxies are compared with the baseline's
-    words in their own family (``probe:manual``, ``embedding:kpt``...).
+    Cells are paired on (dataset, model, shots, seed, number of test texts: results
+    files with different test caps never pair) and, against a verbalizer (``manual``,
+    ``kpt``), also on the template; proxies are compared with the baseline's words in
+    their own family (``probe:manual``, ``embedding:kpt``...).
     """
     def pair_key(r: dict[str, Any], with_template: bool) -> tuple[Any, ...]:
-        key = (r["dataset"], r.get("model"), r["shots"], r.get("seed"))
+        n_test = (r.get("metrics") or {}).get("n_test")
+        key = (r["dataset"], r.get("model"), r["shots"], r.get("seed"), n_test)
         return (*key, r.get("template")) if with_template else key
 
     with_template = baseline != "finetune"
