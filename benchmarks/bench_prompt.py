@@ -68,6 +68,11 @@ SmolLM2-135M-Instruct (Q4_1 GGUF dequantised to float32):
   (c) 324 vs 2839 ms/text, exact/first 8.8 (48 of the 200 words are
   multi-token, 63 prefix rows; exact runs each prompt on its own).
 
+* ``--n 128 --skip-naive`` again on 2026-12-05, with one other single-thread job
+  on the machine (load average 1.7-2.0; exact prefix rows now ordered by length):
+  198 s wall. (a) 11.71 vs 11.37 texts/s, ratio 0.97; (b) 10.62 s vs 10.96 s,
+  ratio 1.03 (0.03 s of it verbalizer work); (c) 120 vs 812 ms/text, exact/first 6.7.
+
 ``pytest benchmarks/bench_prompt.py -m benchmark`` runs the ``--small`` checks of both.
 """
 
