@@ -32,12 +32,15 @@ One LM pass per text is cached and serves every verbalizer; few-shot cells train
 knowledgeable verbalizer's word weights. Test sets capped at 500 texts per dataset.
 Exact multi-token scoring (each word's whole log-probability, `lm-exact`) ran on sst2
 (both models), chabsa and the three zh datasets; its per-sub-token form (`lm-exact-mean`,
-read from the same cached pass) on sst2 and two zh datasets. Exact scoring did not run on
+read from the same cached pass) on sst2, chabsa, chnsenticorp and eprstmt. Exact scoring did not run on
 agnews, semeval14-restaurants, livedoor and ner-wikipedia: its cost grows with the distinct
 prefixes of the multi-token label words (ner-wikipedia: 776 words, 2040 prefix rows, about
 45 s per text on one core, 9 hours for its 700 texts). The SetFit peer
 (`real-lm-setfit.toml`, English) and full prompt-tuning / fine-tuning (`real-lm-full.toml`,
-sst2 and chnsenticorp) write their own results files, merged into the same report.
+sst2 and chnsenticorp, seed 0, 200 test texts) write their own results files, merged
+into the same report. The fine-tuning baseline there stays near chance: k <= 16 gives its
+new classification head 5-20 optimizer steps on this schedule (5 epochs), so read it as
+"fine-tuning needs more data or steps", not as a tuned baseline.
 Reproduce: `make real-lm` (hours on 2 cores, resumable), then
 `mrekv experiment run experiments/real-lm-setfit.toml` and
 `mrekv experiment run experiments/real-lm-full.toml`, then

@@ -80,6 +80,11 @@ def test_two_process_training_matches_one_process(tiny_mlm_dir, tiny_causal, tmp
     floor = 0.95 if kind == "masked" else 0.8  # the tiny random Llama learns it less well
     assert one["accuracy"] >= floor and two["accuracy"] >= floor
     assert one["predictions"] == two["predictions"]
-    # same global batches and exact gradient scaling: losses agree to float noise
-    assert two["losses"] == pytest.approx(one["losses"], rel=1e-3, abs=1e-4)
+    # same global batches and exact gradient scaling: losses agree to float noise. The
+    # causal model's noise is larger: the all-reduce sums in another order, and Adam divides
+    # by small second moments, so last-bit differences grow to ~2e-3 in a few of its epochs
+    # (transformers 5.25); unsynchronised gradients or different batches would not stay
+    # within it.
+    rel = 1e-3 if kind == "masked" else 5e-3
+    assert two["losses"] == pytest.approx(one["losses"], rel=rel, abs=1e-4)
     assert (tmp_path / "double.json-saved" / "mrekv_config.json").is_file()
