@@ -64,11 +64,11 @@ def main() -> None:
         args.model = str(locate("gemma-3-270m"))
     model, tok, _ = load_lm(args.model)
     words = _words(args.words)
-    plan = plan_prefixes([tokenize_word(tok, w, leading_space="auto") for w in words])
+    word_ids = [tokenize_word(tok, w, leading_space="auto") for w in words]
+    plan = plan_prefixes(word_ids)
     # first-seen order: the rows as the words list them (old behaviour), padded to the max
     order: dict[tuple[int, ...], int] = {}
-    for w in words:
-        ids = tokenize_word(tok, w, leading_space="auto")
+    for ids in word_ids:
         for i in range(1, len(ids)):
             order.setdefault(tuple(ids[:i]), len(order))
     rows = {tuple(r[: int(n)].tolist()): i

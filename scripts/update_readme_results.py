@@ -93,13 +93,13 @@ def _lm_rows(win_section: str) -> str:
 
 def _progress() -> str:
     """How much of the real-model suite the committed results file holds."""
-    from mrekv.experiment.config import load_config
+    from mrekv.experiment.config import EXACT_FAMILIES, load_config
     from mrekv.experiment.results import read_results
 
     config = load_config(ROOT / "experiments" / "real-lm.toml")
     records = read_results(RESULTS / "real-lm.jsonl")
     done = sorted({r["dataset"] for r in records}, key=[d.name for d in config.datasets].index)
-    exact = sum(r.get("family") in ("lm-exact", "lm-exact-mean") for r in records)
+    exact = sum(r.get("family") in EXACT_FAMILIES for r in records)
     return (f"**Progress:** {len(records)} cells finished, on {', '.join(done)} "
             f"(of {len(config.datasets)} datasets); {exact} exact-scoring cells. The suite is "
             "resumable: `make real-lm` continues it, and the tables below cover only the "

@@ -123,10 +123,9 @@ class FineTuneClassifier(BaseClassifier):
 
         super().__init__(locals())
         self.trust_remote_code = trust_remote_code
-        # a .gguf file is read from its converted folder (converted once, cached)
-        self._source = local_model_name(model) if isinstance(model, (str, Path)) else model
         if isinstance(model, (str, Path)):
-            model = self._source
+            # a .gguf file is read from its converted folder (converted once, cached)
+            model = local_model_name(model)
             self.tokenizer_ = tokenizer or load_tokenizer(
                 model, trust_remote_code=trust_remote_code
             )
@@ -134,6 +133,7 @@ class FineTuneClassifier(BaseClassifier):
             raise ConfigError("pass tokenizer= and classes= together with a loaded model object")
         else:
             self.tokenizer_ = tokenizer
+        self._source = model
         if classes is not None:
             self._set_classes(tuple(str(c) for c in classes))
 

@@ -18,7 +18,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
-from mrekv.experiment.config import LM_FAMILIES
+from mrekv.experiment.config import EXACT_FAMILIES, LM_FAMILIES
 
 WORDS = ("manual", "kpt", "mre-frequency", "mre-best")
 
@@ -75,7 +75,7 @@ def exact_table(records: Sequence[dict[str, Any]]) -> list[str]:
     rows = []
     for (dataset, model, method), r in sorted(index.items()):
         family, _, words = method.partition(":")
-        if family not in ("lm-exact", "lm-exact-mean"):
+        if family not in EXACT_FAMILIES:
             continue
         other = index.get((dataset, model, "lm:" + words))
         if other is None:

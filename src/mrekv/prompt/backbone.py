@@ -73,7 +73,9 @@ def check_pairing(backbone: str, template: Template, tokenizer: Any, aggregate: 
         if tokenizer.mask_token_id is None:
             raise ConfigError(f"tokenizer {type(tokenizer).__name__} has no mask token; a "
                               "masked LM is needed (or pass backbone='causal')")
-        if aggregate in ("exact", "exact-mean"):
+        from mrekv.verbalizer.tokens import EXACT_AGGREGATES
+
+        if aggregate in EXACT_AGGREGATES:
             raise ConfigError(f"aggregate={aggregate!r} needs a causal LM; for a masked LM use "
                               "'multi-mask' or 'first' / 'mean' / 'max'")
 
@@ -88,8 +90,7 @@ def _module_class() -> type:
     from torch import nn
 
     from mrekv.prompt.exact import exact_word_log_probs, per_token_mean, plan_prefixes
-
-    exact_kinds = ("exact", "exact-mean")
+    from mrekv.verbalizer.tokens import EXACT_AGGREGATES
 
     class PromptModule(nn.Module):
         """LM + verbalizer; forward: (input_ids, attention_mask, positions) -> class scores.
@@ -133,7 +134,7 @@ def _module_class() -> type:
         ) -> torch.Tensor:
             """(batch, W) label-word log-scores (exact teacher forcing, or from the logits)."""
             aggregate = getattr(self.verbalizer, "aggregate", None)
-            if aggregate not in exact_kinds:
+            if aggregate not in EXACT_AGGREGATES:
                 return self.verbalizer.word_scores(
                     self.mask_inputs(input_ids, attention_mask, positions)
                 )
@@ -156,7 +157,7 @@ def _module_class() -> type:
         def forward(
             self, input_ids: torch.Tensor, attention_mask: torch.Tensor, positions: torch.Tensor
         ) -> torch.Tensor:
-            if getattr(self.verbalizer, "aggregate", None) in exact_kinds:
+            if getattr(self.verbalizer, "aggregate", None) in EXACT_AGGREGATES:
                 return self.verbalizer.class_scores(
                     self.word_inputs(input_ids, attention_mask, positions)
                 )
