@@ -47,11 +47,14 @@ class WordScoreCache:
         words: the union of label words (its column order).
         folder: where the chunk files go.
         progress: show a progress bar while computing.
+        compute: what a chunk of texts maps to (default: ``classifier.word_scores``; e.g.
+            ``classifier.read_states`` caches read states instead, ``words`` naming columns).
     """
 
     def __init__(self, classifier: Any, words: list[str], folder: Path,
-                 progress: bool = True) -> None:
+                 progress: bool = True, compute: Any = None) -> None:
         self.classifier = classifier
+        self.compute = compute or classifier.word_scores
         self.words = list(words)
         self.column = {w: i for i, w in enumerate(self.words)}
         self.folder = folder
@@ -81,7 +84,7 @@ class WordScoreCache:
         for start in range(0, len(missing), CHUNK):
             part = missing[start:start + CHUNK]
             began = time.perf_counter()
-            block = self.classifier.word_scores(part).float().cpu().numpy()
+            block = self.compute(part).float().cpu().numpy()
             self.seconds += time.perf_counter() - began
             part_keys = [_text_hash(t) for t in part]
             name = hashlib.sha256("".join(part_keys).encode()).hexdigest()[:16]

@@ -224,4 +224,5 @@ def finished_keys(path: str | Path) -> set[str]:
     target = Path(path)
     if not target.exists():
         return set()
-    return {str(r["cell_key"]) for r in iter_results(target) if "cell_key" in r}
+    return {str(r.get("cell_key", r.get("key"))) for r in iter_results(target)
+            if "cell_key" in r or r.get("kind") in ("cell", "test-set")}

@@ -124,6 +124,37 @@ def _module_class() -> type:
             source = out.hidden_states[-1] if hidden_kind else out.logits
             return source[rows, positions]
 
+        def read_states(
+            self, input_ids: torch.Tensor, attention_mask: torch.Tensor, positions: torch.Tensor
+        ) -> torch.Tensor:
+            """(batch, H + 1): the vocabulary layer's input at the first read position and the
+            log-normaliser of its logits (``logsumexp``), so that any word's first-token
+            log-probability is ``state @ E[id] + bias[id] - lse`` without keeping the logits."""
+            out_layer = self.mlm.get_output_embeddings()
+            seen: list[torch.Tensor] = []
+            hook = out_layer.register_forward_pre_hook(lambda _m, args: seen.append(args[0]))
+            try:
+                logits = self.mask_inputs_logits(input_ids, attention_mask, positions)
+            finally:
+                hook.remove()
+            state = seen[-1]
+            if state.dim() == 3 and state.shape[1] != logits.shape[1]:  # full forward
+                rows = torch.arange(input_ids.shape[0], device=input_ids.device)[:, None]
+                state = state[rows, positions]
+            lse = torch.logsumexp(logits[:, 0].float(), dim=-1, keepdim=True)
+            return torch.cat([state[:, 0].float(), lse], dim=-1)
+
+        def mask_inputs_logits(
+            self, input_ids: torch.Tensor, attention_mask: torch.Tensor, positions: torch.Tensor
+        ) -> torch.Tensor:
+            """(batch, positions, vocab) logits at the read positions, whatever the verbalizer."""
+            rows = torch.arange(input_ids.shape[0], device=input_ids.device)[:, None]
+            if self.head_name is not None:
+                hidden = self.mlm.base_model(input_ids=input_ids, attention_mask=attention_mask)[0]
+                return getattr(self.mlm, self.head_name)(hidden[rows, positions])
+            out = self.mlm(input_ids=input_ids, attention_mask=attention_mask)
+            return out.logits[rows, positions]
+
         def exact_plan(self) -> Any:
             if self._plan is None:
                 self._plan = plan_prefixes(self.verbalizer.word_token_ids)

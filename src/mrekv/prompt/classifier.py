@@ -224,6 +224,14 @@ class PromptClassifier(BaseClassifier):
             raise ConfigError(f"{type(self.module_.verbalizer).__name__} has no label words")
         return self._batched(texts, self.module_.word_inputs)
 
+    def read_states(self, texts: Sequence[str]) -> torch.Tensor:
+        """``(n, H + 1)``: per text the vocabulary layer's input at the read position and
+        the logsumexp of its logits (one LM pass). :func:`mrekv.prompt.read_states.word_scores`
+        turns them into any label words' first-token log-probabilities; the first H columns
+        are the features of :class:`~mrekv.prompt.prior_head.PriorHead`."""
+        self._check_ready()
+        return self._batched(texts, self.module_.read_states)
+
     def features(self, texts: Sequence[str]) -> torch.Tensor:
         """What frozen-LM training feeds the verbalizer: word scores, or hidden states (soft)."""
         from mrekv.prompt.frozen import uses_word_scores

@@ -1,0 +1,43 @@
+"""Run the equal-budget sweep on the real eval models (resumable), or rebuild its report.
+
+    python scripts/run_budget.py [--datasets sst2,chabsa] [--models eval:gemma-3-270m]
+    python scripts/run_budget.py --report
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "experiments/results/budget-sweep.jsonl"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--datasets", default=None)
+    parser.add_argument("--models", default=None)
+    parser.add_argument("--budgets", default="0,16,64,256")
+    parser.add_argument("--seeds", default="0,1,2,3,4")
+    parser.add_argument("--max-test", type=int, default=1000)
+    parser.add_argument("--out", default=str(RESULTS))
+    parser.add_argument("--report", action="store_true")
+    args = parser.parse_args()
+    if args.report:
+        from mrekv.experiment.report_budget import write_budget_report
+
+        print(write_budget_report(args.out, Path(args.out).with_name("budget-sweep-report")))
+        return
+    from mrekv.experiment.budget_runner import run_budget_sweep
+
+    run_budget_sweep(
+        ROOT / "experiments/budget.toml", args.out,
+        budgets=[int(x) for x in args.budgets.split(",")],
+        seeds=[int(x) for x in args.seeds.split(",")], max_test=args.max_test,
+        datasets=args.datasets.split(",") if args.datasets else None,
+        models=args.models.split(",") if args.models else None,
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,184 @@
+"""Run the equal-budget sweep (:mod:`mrekv.experiment.budget`) and write its results file.
+
+The datasets, models, manual words, templates, training caps and mining ``top_k``
+come from an ordinary experiment config (e.g. ``experiments/real-lm.toml``); the
+budget axis, seeds and test size are arguments. One results line per (dataset,
+model, method, budget, seed), appended under the results lock, so an interrupted
+run resumes where it stopped; the read states are cached beside the results
+(``<stem>.features/``). One ``kind = "test-set"`` line per (dataset, model) holds
+the gold labels of the fixed test texts, so that the report can bootstrap over
+test texts from the results file alone.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from mrekv.experiment.budget import (
+    BUDGET_METHODS,
+    BudgetData,
+    DatasetModel,
+    encode_predictions,
+    run_cell,
+    sample_hash,
+)
+from mrekv.experiment.results import append_line, finished_keys, results_lock, stable_hash
+
+
+def expected_calibration_error(proba: np.ndarray, y: np.ndarray, bins: int = 10) -> float:
+    """ECE: the mean |accuracy - confidence| over equal-width confidence bins, weighted."""
+    conf, pred = proba.max(1), proba.argmax(1)
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    total = 0.0
+    for lo, hi in zip(edges[:-1], edges[1:], strict=True):
+        inside = (conf > lo) & (conf <= hi)
+        if inside.any():
+            total += inside.mean() * abs((pred[inside] == y[inside]).mean() - conf[inside].mean())
+    return float(total)
+
+
+def run_budget_sweep(
+    config: str | Path, output: str | Path, *, budgets: Sequence[int] = (0, 16, 64, 256),
+    seeds: Sequence[int] = (0, 1, 2, 3, 4), max_test: int = 1000,
+    methods: Sequence[str] = BUDGET_METHODS, datasets: Sequence[str] | None = None,
+    models: Sequence[str] | None = None, progress: bool = True,
+) -> Path:
+    """Run every (dataset, model, method, budget, seed) cell not yet in ``output``.
+
+    Returns:
+        the results file.
+    """
+    from mrekv.errors import ConfigError, unknown_choice
+    from mrekv.experiment.config import load_config
+    from mrekv.experiment.datasets import prepare_dataset
+    from mrekv.metrics import classification_metrics
+
+    for m in methods:
+        if m not in BUDGET_METHODS:
+            raise ConfigError(unknown_choice("budget method", m, BUDGET_METHODS))
+    exp = load_config(config)
+    out = Path(output)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    configs = list(exp.datasets)
+    if datasets is not None:
+        by_name = {d.name: d for d in configs}
+        unknown = [d for d in datasets if d not in by_name]
+        if unknown:
+            raise ConfigError(unknown_choice("dataset", unknown[0], sorted(by_name)))
+        configs = [by_name[d] for d in datasets]
+    with results_lock(out):
+        done = finished_keys(out) if out.exists() else set()
+        for cfg in configs:
+            cfg = dataclasses.replace(cfg, max_test=None)
+            prepared = prepare_dataset(cfg, exp)
+            data = BudgetData.build(prepared, max_test=max_test,
+                                    calibration_size=exp.training.calibration_size)
+            for model_name in exp.model.for_lang(prepared.lang):
+                if models is not None and model_name not in models:
+                    continue
+                dm = open_dataset_model(exp, cfg, prepared, data, model_name, out, progress)
+                template = dm.classifier.template_
+                gold = np.array([dm.classes.index(c) for c in data.labels(data.test_ids)])
+                test_key = stable_hash({"dataset": cfg.name, "model": model_name,
+                                        "test": data.test_ids}, 16)
+                common = {"experiment": exp.name, "dataset": cfg.name, "lang": prepared.lang,
+                          "model": model_name, "template": template.text,
+                          "test_hash": sample_hash(data.test_ids), "n_test": len(gold),
+                          "classes": dm.classes}
+                if f"test-{test_key}" not in done:
+                    append_line(out, {"kind": "test-set", "key": f"test-{test_key}", **common,
+                                      "gold": encode_predictions(gold),
+                                      "n_calibration": len(data.calibration_ids),
+                                      "n_pool": len(data.pool_ids)})
+                    done.add(f"test-{test_key}")
+                cache = dm.cache
+                cache.scores(data.texts(data.test_ids + data.calibration_ids))
+                for seed in seeds:
+                    samples = data.samples(budgets, seed)
+                    for n, ids in samples.items():
+                        for method in methods:
+                            if n == 0 and method in ("mined+calib", "tfidf-lr", "probe"):
+                                continue  # they need labels
+                            cell = {"method": method, "budget": n, "seed": seed,
+                                    "sample_hash": sample_hash(ids)}
+                            key = stable_hash({**common, **cell, "classes": None}, 20)
+                            if key in done:
+                                continue
+                            began = time.perf_counter()
+                            lm_before = cache.seconds
+                            result = run_cell(dm, method, ids, seed)
+                            pred = result["proba"].argmax(1)
+                            metrics = classification_metrics(
+                                [dm.classes[i] for i in gold], [dm.classes[i] for i in pred],
+                                labels=dm.classes)
+                            append_line(out, {
+                                "kind": "cell", "key": key, **common, **cell,
+                                "knowledge_source": _knowledge_source(method, result["info"]),
+                                "n_calibration": len(data.calibration_ids),
+                                "macro_f1": metrics["macro_f1"],
+                                "accuracy": metrics["accuracy"],
+                                "ece": round(expected_calibration_error(result["proba"], gold), 5),
+                                "chosen": result["info"],
+                                "pred": encode_predictions(pred),
+                                "timings": {"lm_pass_s": round(cache.seconds - lm_before, 3),
+                                            "total_s": round(time.perf_counter() - began, 3)},
+                            })
+                            done.add(key)
+                del dm
+    return out
+
+
+def open_dataset_model(exp: Any, cfg: Any, prepared: Any, data: BudgetData, model_name: str,
+                       out: Path, progress: bool) -> DatasetModel:
+    """Load a model and its read-state cache for one dataset (``<stem>.features/``)."""
+    from mrekv.experiment.lm_cells import WordScoreCache, union_classifier
+    from mrekv.experiment.methods import build_label_words, resolve_model
+    from mrekv.experiment.templates import lm_template
+    from mrekv.models import load_lm
+
+    path = resolve_model(model_name, prepared, exp, out.with_name(out.stem + ".models"))
+    model, tokenizer, backbone = load_lm(path)
+    template = lm_template("default", prepared, backbone)
+    clf = union_classifier(model, tokenizer, backbone, template, ["the"], "first", exp,
+                           prepared.lang)
+    hidden = int(model.get_output_embeddings().weight.shape[1])
+    key = f"{cfg.name}-read-" + stable_hash(
+        {"model": model_name, "template": template.text,
+         "max_length": exp.training.max_length}, 16)
+    cache = WordScoreCache(clf, [f"h{i}" for i in range(hidden)] + ["lse"],
+                           out.with_name(out.stem + ".features") / key, progress,
+                           compute=clf.read_states)
+    manual = build_label_words("manual", prepared, exp)
+    return DatasetModel(data, clf, cache, manual, exp.mining.top_k, cfg)
+
+
+def _prepare(config: str | Path, out: Path, *, budgets: Sequence[int], seed: int,
+             max_test: int, data_class: type[BudgetData] = BudgetData,
+             ) -> tuple[DatasetModel, list[int]]:
+    """The first dataset and model of ``config`` and its first budget's sample (for tests)."""
+    from mrekv.experiment.config import load_config
+    from mrekv.experiment.datasets import prepare_dataset
+
+    exp = load_config(config)
+    cfg = exp.datasets[0]
+    prepared = prepare_dataset(cfg, exp)
+    data = data_class.build(prepared, max_test=max_test,
+                            calibration_size=exp.training.calibration_size)
+    dm = open_dataset_model(exp, cfg, prepared, data, exp.model.for_lang(prepared.lang)[0],
+                            out, False)
+    return dm, data.samples(budgets, seed)[budgets[0]]
+
+
+def _knowledge_source(method: str, info: dict[str, Any]) -> str:
+    """Which labelled data fed the method's words or head (recorded on every line)."""
+    if method == "manual+calib":
+        return "none"
+    if method == "prior:manual" or (method == "prior:auto" and info.get("prior") == "manual"):
+        return "none+budget" if not info.get("kept_prior") else "none"
+    return "budget"

@@ -1,0 +1,137 @@
+"""Equal-budget sweep: nested stratified samples, shared samples, no label outside N."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from mrekv.experiment.budget import (
+    BudgetData,
+    decode_predictions,
+    encode_predictions,
+    nested_samples,
+    run_cell,
+)
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_nested_samples_are_stratified_nested_and_seeded():
+    labels = ["a"] * 70 + ["b"] * 20 + ["c"] * 10
+    s = nested_samples(labels, ["a", "b", "c"], [0, 3, 16, 64, 1000], seed=1)
+    assert s[0] == [] and len(s[3]) == 3 and len(s[16]) == 16 and len(s[100]) == 100
+    assert Counter(labels[i] for i in s[3]) == {"a": 1, "b": 1, "c": 1}
+    assert Counter(labels[i] for i in s[64]) == {"a": 45, "b": 13, "c": 6}
+    assert set(s[3]) <= set(s[16]) <= set(s[64]) <= set(s[100])
+    assert s == nested_samples(labels, ["a", "b", "c"], [0, 3, 16, 64, 1000], seed=1)
+    assert s[16] != nested_samples(labels, ["a", "b", "c"], [16], seed=2)[16]
+
+
+def test_predictions_round_trip():
+    pred = np.array([0, 3, 11, 35, 1])
+    assert (decode_predictions(encode_predictions(pred)) == pred).all()
+
+
+def _config(tmp_path: Path) -> Path:
+    text = f"""
+name = "budget-test"
+output = "b.jsonl"
+methods = ["lm:manual"]
+[model]
+ids = ["tiny-causal"]
+[training]
+max_length = 64
+calibration_size = 8
+[mining]
+top_k = 20
+[[datasets]]
+name = "en-sample"
+source = "mmm"
+lang = "en"
+train = "{ROOT}/data/samples/en-scpos-adj-n.train.jsonl"
+test = "{ROOT}/data/samples/en-scpos-adj-n.test.jsonl"
+manual = {{ negative = ["bad"], positive = ["good"] }}
+"""
+    path = tmp_path / "budget.toml"
+    path.write_text(text, "utf-8")
+    return path
+
+
+@pytest.fixture(scope="module")
+def sweep(tmp_path_factory):
+    from mrekv.experiment.budget_runner import run_budget_sweep
+
+    tmp = tmp_path_factory.mktemp("budget")
+    out = run_budget_sweep(_config(tmp), tmp / "b.jsonl", budgets=(0, 4, 16), seeds=(0, 1),
+                           max_test=20, progress=False)
+    return tmp, out, [json.loads(line) for line in out.read_text("utf-8").splitlines()]
+
+
+def test_every_line_carries_the_budget_fields_and_methods_share_samples(sweep):
+    _, _, rows = sweep
+    cells = [r for r in rows if r["kind"] == "cell"]
+    for r in cells:
+        for key in ("dataset", "model", "method", "budget", "seed", "sample_hash",
+                    "knowledge_source", "n_test", "macro_f1"):
+            assert key in r, key
+    by_unit: dict = {}
+    for r in cells:
+        by_unit.setdefault((r["budget"], r["seed"]), set()).add(r["sample_hash"])
+    assert all(len(h) == 1 for h in by_unit.values())
+    assert len({r["sample_hash"] for r in cells if r["budget"] == 16}) == 2  # seeds differ
+    assert {r["method"] for r in cells if r["budget"] == 0} == {
+        "manual+calib", "prior:manual", "prior:auto"}
+    assert len({r["n_test"] for r in cells}) == 1
+
+
+def test_a_rerun_resumes_without_new_lines(sweep):
+    from mrekv.experiment.budget_runner import run_budget_sweep
+
+    tmp, out, rows = sweep
+    run_budget_sweep(_config(tmp), out, budgets=(0, 4, 16), seeds=(0, 1), max_test=20,
+                     progress=False)
+    assert len(out.read_text("utf-8").splitlines()) == len(rows)
+
+
+def test_the_report_refuses_cells_whose_samples_differ(sweep, tmp_path):
+    from mrekv.experiment.report_budget import check_shared_samples, summarise
+
+    _, _, rows = sweep
+    summary = summarise(rows)
+    assert {r["budget"] for r in summary} == {0, 4, 16}
+    head = [r for r in summary if r["method"] == "prior:auto" and r["budget"] > 0]
+    assert head and all(r["diff_lo"] <= r["diff"] <= r["diff_hi"] for r in head)
+    bad = [dict(r) for r in rows if r["kind"] == "cell"]
+    victim = next(r for r in bad if r["method"] == "probe")
+    victim["sample_hash"] = "different"
+    with pytest.raises(ValueError, match="saw sample"):
+        check_shared_samples(bad)
+
+
+class _Recording(BudgetData):
+    """BudgetData that records every corpus id whose label is read."""
+
+    read: frozenset = frozenset()
+
+    def labels(self, ids):
+        self.read = self.read | set(ids)
+        return super().labels(ids)
+
+
+@pytest.mark.parametrize("method", ["mined+calib", "tfidf-lr", "probe", "prior:manual",
+                                    "prior:auto", "manual+calib"])
+def test_no_method_reads_a_label_outside_its_sample(method, tmp_path):
+    from mrekv.experiment.budget import DatasetModel
+    from mrekv.experiment.budget_runner import _prepare
+
+    dm, ids = _prepare(_config(tmp_path), tmp_path / "x.jsonl", budgets=(8,), seed=0,
+                       max_test=20, data_class=_Recording)
+    dm.data.read = frozenset()  # stratified sampling itself reads the pool's labels
+    assert isinstance(dm, DatasetModel)
+    out = run_cell(dm, method, ids, 0)
+    assert out["proba"].shape == (20, 2)
+    assert dm.data.read <= set(ids)
