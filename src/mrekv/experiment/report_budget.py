@@ -23,6 +23,8 @@ from mrekv.experiment.results import read_results
 
 BASELINES = ("manual+calib", "mined+calib", "tfidf-lr", "probe")
 HEAD = "prior:auto"
+#: Every method's column, in order (``prior:manual``: the head without the probe candidate).
+COLUMNS = (*BASELINES, "prior:manual", HEAD)
 BOOTSTRAP = 1000
 
 
@@ -120,7 +122,7 @@ def win_table(summary: Sequence[dict[str, Any]]) -> dict[str, int]:
     """Units (dataset, model, N) where the head is above / tied with / below the best baseline."""
     counts = {"wins": 0, "ties": 0, "losses": 0}
     for r in summary:
-        if "diff" in r:
+        if "diff" in r and r["budget"] > 0:
             key = "wins" if r["diff_lo"] > 0 else "losses" if r["diff_hi"] < 0 else "ties"
             counts[key] += 1
     return counts
@@ -133,14 +135,14 @@ def _pct(x: float) -> str:
 def markdown(summary: Sequence[dict[str, Any]]) -> str:
     """The report's tables (macro-F1 %, 95% intervals)."""
     lines = ["| lang | dataset | model | N | " + " | ".join(
-        f"`{m}`" for m in (*BASELINES, HEAD)) + " | head - best baseline [95% CI] |",
-        "|---|---|---|---|" + "---|" * (len(BASELINES) + 2)]
+        f"`{m}`" for m in COLUMNS) + " | head - best baseline [95% CI] |",
+        "|---|---|---|---|" + "---|" * (len(COLUMNS) + 1)]
     by_unit: dict[Any, dict[str, dict[str, Any]]] = defaultdict(dict)
     for r in summary:
         by_unit[(r["lang"], r["dataset"], r["model"], r["budget"])][r["method"]] = r
     for (lang, dataset, model, n), ms in sorted(by_unit.items()):
         cells = []
-        for m in (*BASELINES, HEAD):
+        for m in COLUMNS:
             got = ms.get(m)
             cells.append("–" if got is None else
                          f"{_pct(got['macro_f1'])} [{_pct(got['lo'])}, {_pct(got['hi'])}]")
@@ -169,7 +171,7 @@ def plot(summary: Sequence[dict[str, Any]], folder: Path) -> list[Path]:
     written = []
     for (dataset, model), rows in sorted(groups.items()):
         fig, ax = plt.subplots(figsize=(6, 4))
-        for m, marker in zip((*BASELINES, HEAD), "osv^D", strict=True):
+        for m, marker in zip(COLUMNS, "osv^xD", strict=True):
             pts = sorted((r["budget"], r["macro_f1"], r["lo"], r["hi"]) for r in rows
                          if r["method"] == m)
             if not pts:

@@ -177,7 +177,8 @@ class PriorHead:
 
     def fit(
         self, states: np.ndarray, labels: Sequence[int] | np.ndarray,
-        priors: Mapping[str, np.ndarray | None], n_classes: int, *, unlabeled_states: np.ndarray | None = None,
+        priors: Mapping[str, np.ndarray | None], n_classes: int, *,
+        unlabeled_states: np.ndarray | None = None,
         default_prior: str | None = None,
     ) -> PriorHead:
         """Choose (prior, lam) by CV within the texts, then refit on all of them.
