@@ -259,6 +259,18 @@ def _include_report(report: Path, page: str, title: str, intro: str) -> str:
 
 
 def write_results() -> None:
+    budget = RESULTS / "budget-sweep-report" / "report.md"
+    with mkdocs_gen_files.open("results/budget.md", "w") as f:
+        f.write(
+            _include_report(
+                budget,
+                "results/budget.md",
+                "Results: equal labelled budgets",
+                "Every method on the same N labelled sentences (budget curves with intervals),"
+                " real pretrained causal LMs, from `experiments/results/budget-sweep.jsonl`"
+                " (`python scripts/run_budget.py --report`).",
+            )
+        )
     real = RESULTS / "real-lm-report" / "report.md"
     with mkdocs_gen_files.open("results/real-lm.md", "w") as f:
         f.write(

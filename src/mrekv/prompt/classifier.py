@@ -30,15 +30,18 @@ from mrekv.prompt.backbone import (
 )
 from mrekv.prompt.batching import collate
 from mrekv.prompt.estimator import BaseClassifier, Inputs, ensure_pad_token
+from mrekv.prompt.prior_mode import HEAD_FILE, head_config, head_from_saved, head_tensors
 from mrekv.prompt.resolve import resolve_template, resolve_verbalizer
 
 if TYPE_CHECKING:  # pragma: no cover
+    import numpy as np
     import torch
 
+    from mrekv.prompt.prior_head import PriorHead
     from mrekv.prompt.template import EncodedPrompt, Template
     from mrekv.verbalizer.base import Verbalizer
 
-TRAIN_MODES = ("full", "frozen")
+TRAIN_MODES = ("full", "frozen", "prior")
 
 
 class PromptClassifier(BaseClassifier):
@@ -59,8 +62,11 @@ class PromptClassifier(BaseClassifier):
         lang: language of the default template (``"en"``, ``"ja"``, ``"zh"``); default ``"en"``.
         backbone: ``"auto"`` (from the model's architecture), ``"masked"`` or ``"causal"``.
             A causal template must end with ``{mask}`` (``"{text} It was {mask}"``).
-        train_mode: ``"full"`` (update the LM and the verbalizer) or ``"frozen"``
-            (only the verbalizer, on features computed once per text).
+        train_mode: ``"full"`` (update the LM and the verbalizer), ``"frozen"``
+            (only the verbalizer, on features computed once per text) or ``"prior"``
+            (frozen LM; a linear head on the read-position state centred on the
+            verbalizer, its penalty chosen by cross-validation within the training
+            texts: :mod:`mrekv.prompt.prior_mode`).
         learning_rate: AdamW rate of the MLM's weights.
         verbalizer_learning_rate: AdamW rate of the verbalizer's parameters.
         epochs, max_steps, batch_size, eval_batch_size: see
@@ -73,6 +79,8 @@ class PromptClassifier(BaseClassifier):
     Attributes:
         classes_: the class names, in score order.
         history_: per-epoch training loss and dev accuracy of the last ``fit``.
+        prior_head_: the fitted :class:`~mrekv.prompt.prior_head.PriorHead`
+            (``train_mode="prior"`` after ``fit``), else None.
 
     ``fit`` prompt-tunes the LM and the verbalizer (``train_mode="full"``) or
     only the verbalizer (``"frozen"``); ``save_pretrained`` writes the LM, the
@@ -125,6 +133,7 @@ class PromptClassifier(BaseClassifier):
         if train_mode not in TRAIN_MODES:
             raise ConfigError(unknown_choice("train_mode", train_mode, TRAIN_MODES))
         self.train_mode = train_mode
+        self.prior_head_: PriorHead | None = None
         if isinstance(model, (str, Path)):
             self.model_, loaded_tokenizer, self.backbone_ = load_lm(
                 model, backbone=backbone, trust_remote_code=trust_remote_code
@@ -184,6 +193,10 @@ class PromptClassifier(BaseClassifier):
     def _train(
         self, texts: Sequence[str], y: list[int], dev: tuple[Sequence[str], list[int]] | None
     ) -> list[dict[str, Any]]:
+        if self.train_mode == "prior":
+            from mrekv.prompt.prior_mode import fit_prior_head
+
+            return fit_prior_head(self, texts, y, dev)
         if self.train_mode != "frozen":
             return super()._train(texts, y, dev)
         from mrekv.prompt.frozen import fit_on_features
@@ -271,6 +284,8 @@ class PromptClassifier(BaseClassifier):
         """
         self._check_ready()
         verbalizer = self.module_.verbalizer
+        if self.train_mode == "prior":  # the head standardises with them too
+            self.unlabeled_states_ = self.read_states(unlabeled_texts)[:, :-1].double().numpy()
         if hasattr(verbalizer, "calibrate_words"):
             verbalizer.calibrate_words(self.word_scores(unlabeled_texts))
         else:
@@ -286,10 +301,23 @@ class PromptClassifier(BaseClassifier):
             "lang": self.lang,
             "backbone": self.backbone_,
             "train_mode": self.train_mode,
+            "prior_head": head_config(self.prior_head_),
         }
 
     def _extra_tensors(self) -> dict[str, dict[str, torch.Tensor]]:
-        return {saving.VERBALIZER_FILE: self.module_.verbalizer.state_dict()}
+        tensors = {saving.VERBALIZER_FILE: self.module_.verbalizer.state_dict()}
+        if self.prior_head_ is not None:
+            tensors[HEAD_FILE] = head_tensors(self.prior_head_)
+        return tensors
+
+    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
+        """Class probabilities, shape (n, n_classes), rows summing to 1."""
+        if self.prior_head_ is None:
+            return super().predict_proba(texts)
+        from mrekv.prompt.prior_mode import prior_proba
+
+        self._check_ready()
+        return prior_proba(self, texts)
 
     @classmethod
     def _from_saved(
@@ -337,4 +365,8 @@ class PromptClassifier(BaseClassifier):
             raise SaveFormatError(
                 f"{folder / saving.VERBALIZER_FILE}: does not match the verbalizer: {exc}"
             ) from exc
+        if config.get("prior_head") is not None:
+            clf.prior_head_ = head_from_saved(
+                config["prior_head"], saving.load_tensors(folder / HEAD_FILE),
+                str(folder / HEAD_FILE))
         return clf

@@ -65,7 +65,7 @@ class HeadChoice:
         """JSON-ready (``inf`` written as the string ``"inf"``)."""
         return {"prior": self.prior,
                 "penalty": "inf" if math.isinf(self.penalty) else self.penalty,
-                "cv_loss": None if self.cv_loss is None else round(self.cv_loss, 5),
+                "cv_loss": self.cv_loss,
                 "folds": self.folds, "kept_prior": self.kept_prior}
 
 

@@ -40,7 +40,8 @@ FORMAT_VERSION = 1
 Kind = Literal["prompt", "finetune"]
 _COMMON_KEYS = {"format", "format_version", "kind", "mrekv_version", "classes", "training_args"}
 KEYS: dict[str, set[str]] = {
-    "prompt": _COMMON_KEYS | {"template", "verbalizer", "lang", "backbone", "train_mode"},
+    "prompt": _COMMON_KEYS | {"template", "verbalizer", "lang", "backbone", "train_mode",
+                              "prior_head"},
     "finetune": _COMMON_KEYS,
 }
 
@@ -115,8 +116,9 @@ def _check_keys(config: Mapping[str, Any], kind: str, path: Path) -> None:
     unknown = sorted(set(config) - valid)
     if unknown:
         raise SaveFormatError(f"{path}: unknown keys {unknown}; valid keys: {sorted(valid)}")
-    # optional: lang; backbone / train_mode (folders written before causal LMs: masked / full)
-    missing = sorted((valid - {"lang", "backbone", "train_mode"}) - set(config))
+    # optional: lang; backbone / train_mode (folders written before causal LMs: masked / full);
+    # prior_head (folders written before train_mode="prior")
+    missing = sorted((valid - {"lang", "backbone", "train_mode", "prior_head"}) - set(config))
     if missing:
         raise SaveFormatError(f"{path}: missing keys {missing}")
 

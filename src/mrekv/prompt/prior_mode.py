@@ -1,0 +1,111 @@
+"""``train_mode="prior"``: a frozen LM and a head centred on the verbalizer.
+
+``fit`` computes one read state per text (:meth:`PromptClassifier.read_states`),
+the verbalizer's (calibrated) class log-scores from it, and fits a
+:class:`~mrekv.prompt.prior_head.PriorHead` whose candidates are the verbalizer as
+prior and no prior (a probe), penalty and candidate chosen by cross-validation
+within the training texts (dev texts, when given, join them: they are labelled
+data of the same budget). With a first-token verbalizer the prior is read from
+the same states, so fit and predict cost one LM pass per text; other aggregates
+(``mean``, ``exact``...) need a second pass for the verbalizer's own scores.
+The head is saved beside the verbalizer (``prior_head.safetensors`` + its choice
+in the config).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from mrekv.errors import SaveFormatError
+from mrekv.prompt.prior_head import HeadChoice, PriorHead
+
+if TYPE_CHECKING:  # pragma: no cover
+    import torch
+
+HEAD_FILE = "prior_head.safetensors"
+_TENSORS = ("mean_", "std_", "coef_", "intercept_")
+
+
+def _prior_scores(clf: Any, texts: Sequence[str], states: np.ndarray) -> np.ndarray | None:
+    """``(n, C)`` calibrated class log-scores of the verbalizer (None: it has no words)."""
+    import torch
+
+    from mrekv.prompt.read_states import output_layer, word_scores
+
+    verbalizer = clf.module_.verbalizer
+    if not hasattr(verbalizer, "class_scores"):
+        return None
+    if verbalizer.aggregate == "first":
+        weight, bias = output_layer(clf.module_.mlm)
+        scores = torch.from_numpy(word_scores(states, weight, bias, verbalizer))
+    else:
+        scores = clf.word_scores(texts).float().cpu()
+    with torch.no_grad():
+        out = verbalizer.class_scores(scores.to(verbalizer.membership.device))
+    return out.double().cpu().numpy()  # type: ignore[no-any-return]
+
+
+def fit_prior_head(clf: Any, texts: Sequence[str], y: list[int],
+                   dev: tuple[Sequence[str], list[int]] | None) -> list[dict[str, Any]]:
+    """Fit ``clf.prior_head_`` (module docstring); return a one-entry history."""
+    if dev is not None:
+        texts, y = [*texts, *dev[0]], [*y, *dev[1]]
+    states = clf.read_states(texts).double().cpu().numpy()
+    prior = _prior_scores(clf, texts, states)
+    priors: dict[str, np.ndarray | None] = {} if prior is None else {"verbalizer": prior}
+    priors["none"] = None
+    unlabeled = getattr(clf, "unlabeled_states_", None)
+    head = PriorHead(seed=clf.seed).fit(states[:, :-1], y, priors, len(clf.classes_),
+                                        unlabeled_states=unlabeled,
+                                        default_prior="verbalizer" if prior is not None else None)
+    clf.prior_head_ = head
+    assert head.choice_ is not None
+    return [{"epoch": 0, "step": 0, "train_loss": None, "head": head.choice_.to_dict()}]
+
+
+def prior_proba(clf: Any, texts: Sequence[str]) -> np.ndarray:
+    """``(n, C)`` probabilities of the fitted head."""
+    head: PriorHead = clf.prior_head_
+    states = clf.read_states(texts).double().cpu().numpy()
+    assert head.choice_ is not None
+    prior = None if head.choice_.prior == "none" else _prior_scores(clf, texts, states)
+    return head.predict_proba(states[:, :-1], prior)
+
+
+def head_config(head: PriorHead | None) -> dict[str, Any] | None:
+    """What the saved config records of the head (None: not fitted)."""
+    if head is None or head.choice_ is None:
+        return None
+    return {"choice": head.choice_.to_dict(), "prior_scale": head.prior_scale_}
+
+
+def head_tensors(head: PriorHead) -> dict[str, torch.Tensor]:
+    import torch
+
+    return {name: torch.from_numpy(np.ascontiguousarray(getattr(head, name))) for name in _TENSORS}
+
+
+def head_from_saved(config: dict[str, Any], tensors: dict[str, Any], where: str) -> PriorHead:
+    """Rebuild a saved head; raise SaveFormatError naming ``where`` when it is incomplete."""
+    missing = [n for n in _TENSORS if n not in tensors]
+    if missing:
+        raise SaveFormatError(f"{where}: prior head tensors missing: {missing}")
+    try:
+        c = config["choice"]
+        penalty = math.inf if c["penalty"] == "inf" else float(c["penalty"])
+        choice = HeadChoice(str(c["prior"]), penalty, c["cv_loss"], int(c["folds"]),
+                            bool(c["kept_prior"]))
+        scale = float(config["prior_scale"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise SaveFormatError(f"{where}: bad 'prior_head' entry: {exc}") from exc
+    head = PriorHead(prior_scale_=scale, choice_=choice)
+    for name in _TENSORS:
+        value = tensors[name].double().numpy()
+        if not np.isfinite(value).all():
+            raise SaveFormatError(f"{where}: prior head tensor {name} holds NaN or inf")
+        setattr(head, name, value)
+    return head
