@@ -259,30 +259,19 @@ def _include_report(report: Path, page: str, title: str, intro: str) -> str:
 
 
 def write_results() -> None:
-    budget = RESULTS / "budget-sweep-report" / "report.md"
-    with mkdocs_gen_files.open("results/budget.md", "w") as f:
-        f.write(
-            _include_report(
-                budget,
-                "results/budget.md",
-                "Results: equal labelled budgets",
-                "Every method on the same N labelled sentences (budget curves with intervals),"
-                " real pretrained causal LMs, from `experiments/results/budget-sweep.jsonl`"
-                " (`python scripts/run_budget.py --report`).",
-            )
-        )
-    real = RESULTS / "real-lm-report" / "report.md"
-    with mkdocs_gen_files.open("results/real-lm.md", "w") as f:
-        f.write(
-            _include_report(
-                real,
-                "results/real-lm.md",
-                "Results: real pretrained models",
-                "Frozen-LM cells (`lm:*`, `lm-exact:*`) with real pretrained causal LMs"
-                " (Gemma-3-270m, SmolLM2-135M), from `experiments/results/real-lm.jsonl`"
-                " (`mrekv experiment report`).",
-            )
-        )
+    pages = (
+        ("budget-sweep-report", "results/budget.md", "Results: equal labelled budgets",
+         "Every method on the same N labelled sentences (budget curves with intervals),"
+         " real pretrained causal LMs, from `experiments/results/budget-sweep.jsonl`"
+         " (`python scripts/run_budget.py --report`)."),
+        ("real-lm-report", "results/real-lm.md", "Results: real pretrained models",
+         "Frozen-LM cells (`lm:*`, `lm-exact:*`) with real pretrained causal LMs"
+         " (Gemma-3-270m, SmolLM2-135M), from `experiments/results/real-lm.jsonl`"
+         " (`mrekv experiment report`)."),
+    )
+    for folder, page, title, intro in pages:
+        with mkdocs_gen_files.open(page, "w") as f:
+            f.write(_include_report(RESULTS / folder / "report.md", page, title, intro))
     proxy = RESULTS / "mre-suite-proxy-report" / "report.md"
     probe = RESULTS / "probe-table.md"
     text = _include_report(

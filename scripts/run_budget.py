@@ -24,9 +24,18 @@ def main() -> None:
     parser.add_argument("--report", action="store_true")
     args = parser.parse_args()
     if args.report:
-        from mrekv.experiment.report_budget import write_budget_report
+        from mrekv.experiment.report_budget import markdown, summarise, write_budget_report
+        from mrekv.experiment.results import read_results
 
         print(write_budget_report(args.out, Path(args.out).with_name("budget-sweep-report")))
+        readme = ROOT / "README.md"
+        text = readme.read_text(encoding="utf-8")
+        begin, end = "<!-- budget:begin -->", "<!-- budget:end -->"
+        if begin in text and end in text:
+            table = markdown(summarise(read_results(args.out)))
+            head, rest = text.split(begin, 1)
+            text = f"{head}{begin}\n{table}\n{end}{rest.split(end, 1)[1]}"
+            readme.write_text(text, encoding="utf-8")
         return
     from mrekv.experiment.budget_runner import run_budget_sweep
 
