@@ -149,3 +149,32 @@ def test_a_gguf_file_is_fine_tuned_from_its_converted_folder(causal_dirs, task, 
     assert calls == [str(gguf)]
     assert type(clf.model_).__name__ == SEQUENCE_CLASSES["llama"]
     assert clf.predict_proba(texts[:2]).shape == (2, len(set(labels)))
+
+
+def test_tied_embeddings_stored_as_lm_head_are_loaded(tmp_path):
+    """A tied checkpoint keeping only ``lm_head.weight`` (GGUF conversions do) still gives
+    the fine-tuning model its pretrained input embeddings."""
+    import sys
+    import warnings
+
+    import torch
+    from safetensors.torch import load_file, save_file
+    from transformers import AutoModelForCausalLM
+
+    import mrekv
+    from mrekv.tiny_causal import make_tiny_causal_lm
+
+    sys.path.insert(0, str(Path(__file__).parent / "prompt"))
+    from _prompt_standins import synthetic_task
+
+    texts, labels = synthetic_task(4, 0)
+    folder = make_tiny_causal_lm(tmp_path / "lm", kind="llama", texts=texts)
+    weights = folder / "model.safetensors"
+    state = load_file(weights)
+    state["lm_head.weight"] = state.pop("model.embed_tokens.weight")
+    save_file(state, weights, metadata={"format": "pt"})
+    reference = AutoModelForCausalLM.from_pretrained(folder).get_input_embeddings().weight
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # nothing else may be missing
+        clf = mrekv.FineTuneClassifier(str(folder), classes=sorted(set(labels)), progress=False)
+    assert torch.equal(clf.model_.get_input_embeddings().weight, reference)

@@ -49,6 +49,43 @@ def _match_pad_token(model: Any, tokenizer: Any) -> None:
     text_config.pad_token_id = tokenizer.pad_token_id
 
 
+def restore_tied_embeddings(model: Any, source: str, missing: set[str]) -> None:
+    """Load input embeddings that a tied checkpoint stores only as ``lm_head.weight``.
+
+    A causal LM with tied embeddings may keep the shared matrix under its output name
+    (GGUF conversions, some Hub folders); a sequence-classification model has no
+    ``lm_head``, so transformers leaves its input embeddings random and says MISSING.
+    This copies the stored output matrix in, then warns about any other pretrained
+    weight still missing (the new classification head is expected to be).
+    """
+    import warnings
+
+    embedding = model.get_input_embeddings()
+    name = next((n for n, p in model.named_parameters() if p is embedding.weight), None)
+    folder = Path(source).expanduser()
+    if name in missing and folder.is_dir():
+        from safetensors import safe_open
+
+        for path in sorted(folder.glob("*.safetensors")):
+            with safe_open(str(path), framework="pt") as f:
+                if "lm_head.weight" in f.keys():  # noqa: SIM118 - safe_open has no __contains__
+                    tensor = f.get_tensor("lm_head.weight")
+                    if tuple(tensor.shape) == tuple(embedding.weight.shape):
+                        import torch
+
+                        with torch.no_grad():
+                            embedding.weight.copy_(tensor.to(embedding.weight.dtype))
+                        missing = missing - {name}
+                    break
+    head = {n for n, _ in model.named_parameters()
+            if n.split(".")[0] in ("score", "classifier", "classification_head")}
+    left = sorted(missing - head)
+    if left:
+        warnings.warn(f"{source}: pretrained weights missing from the checkpoint (randomly "
+                      f"initialised): {left[:10]}{' ...' if len(left) > 10 else ''} "
+                      f"({len(left)} in all)", stacklevel=3)
+
+
 def _sequence_module(model: Any) -> Any:
     """Wrap a sequence classifier so forward has the shared (ids, mask, positions) shape."""
     from torch import nn
@@ -146,7 +183,7 @@ class FineTuneClassifier(BaseClassifier):
             from mrekv.models import hub_load
 
             seed_everything(self.seed)  # the new head's initialisation
-            model = hub_load(
+            model, info = hub_load(
                 str(self._source),
                 "model",
                 AutoModelForSequenceClassification.from_pretrained,
@@ -154,7 +191,9 @@ class FineTuneClassifier(BaseClassifier):
                 id2label=dict(enumerate(classes)),
                 label2id={c: i for i, c in enumerate(classes)},
                 trust_remote_code=self.trust_remote_code,
+                output_loading_info=True,
             )
+            restore_tied_embeddings(model, str(self._source), set(info["missing_keys"]))
             seed_everything(self.seed)  # training starts from the seed, not from the head's draws
         else:
             model = self._source
