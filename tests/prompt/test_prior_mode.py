@@ -58,3 +58,21 @@ def test_a_kept_prior_predicts_like_the_verbalizer(causal_lm):
     history = prior_mode.fit_prior_head(clf, texts[:3], [0, 1, 0], None)  # too few: no CV
     assert history[0]["head"]["kept_prior"] and history[0]["head"]["folds"] == 0
     assert clf.predict(texts) == zero_shot
+
+
+def test_calibrating_after_fit_equals_calibrating_first(causal_lm):
+    import mrekv
+
+    model, tokenizer = causal_lm("llama")
+    texts, labels = _data()
+
+    def make():
+        return mrekv.PromptClassifier(model, tokenizer=tokenizer,
+                                      template="{text} It was {mask}",
+                                      verbalizer=VERBALIZER_WORDS, train_mode="prior",
+                                      progress=False)
+
+    first = make().calibrate(texts[:6]).fit(texts, labels)
+    after = make().fit(texts, labels).calibrate(texts[:6])
+    assert after.prior_head_.choice_ == first.prior_head_.choice_
+    assert np.allclose(after.predict_proba(texts), first.predict_proba(texts), atol=1e-6)

@@ -290,6 +290,11 @@ class PromptClassifier(BaseClassifier):
             verbalizer.calibrate_words(self.word_scores(unlabeled_texts))
         else:
             verbalizer.calibrate(self.mask_inputs(unlabeled_texts))
+        fitted_on = getattr(self, "prior_fit_texts_", None)
+        if self.train_mode == "prior" and self.prior_head_ is not None and fitted_on:
+            from mrekv.prompt.prior_mode import fit_prior_head  # the prior moved: refit on it
+
+            self.history_ = fit_prior_head(self, *fitted_on, None)
         return self
 
     # -- saving: the prompt parts of the folder (see BaseClassifier.save_pretrained) ---

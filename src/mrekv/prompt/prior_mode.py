@@ -5,7 +5,8 @@ the verbalizer's (calibrated) class log-scores from it, and fits a
 :class:`~mrekv.prompt.prior_head.PriorHead` whose candidates are the verbalizer as
 prior and no prior (a probe), penalty and candidate chosen by cross-validation
 within the training texts (dev texts, when given, join them: they are labelled
-data of the same budget). With a first-token verbalizer the prior is read from
+data of the same budget); ``calibrate`` after ``fit`` moves the prior, so it refits
+the head on the same texts. With a first-token verbalizer the prior is read from
 the same states, so fit and predict cost one LM pass per text; other aggregates
 (``mean``, ``exact``...) need a second pass for the verbalizer's own scores.
 The head is saved beside the verbalizer (``prior_head.safetensors`` + its choice
@@ -63,6 +64,7 @@ def fit_prior_head(clf: Any, texts: Sequence[str], y: list[int],
                                         unlabeled_states=unlabeled,
                                         default_prior="verbalizer" if prior is not None else None)
     clf.prior_head_ = head
+    clf.prior_fit_texts_ = (list(texts), list(y))  # calibrate() after fit refits on them
     assert head.choice_ is not None
     return [{"epoch": 0, "step": 0, "train_loss": None, "head": head.choice_.to_dict()}]
 
