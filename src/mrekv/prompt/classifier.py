@@ -294,7 +294,7 @@ class PromptClassifier(BaseClassifier):
         if self.train_mode == "prior" and self.prior_head_ is not None and fitted_on:
             from mrekv.prompt.prior_mode import fit_prior_head  # the prior moved: refit on it
 
-            self.history_ = fit_prior_head(self, *fitted_on, None)
+            self.history_ = fit_prior_head(self, fitted_on[0], fitted_on[1], None)
         return self
 
     # -- saving: the prompt parts of the folder (see BaseClassifier.save_pretrained) ---
