@@ -93,7 +93,7 @@ def summarise(rows: list[dict[str, Any]], seed: int = 0) -> list[dict[str, Any]]
         test = tests[(dataset, model)]
         gold = decode_predictions(test["gold"])
         common = sorted(set.intersection(*(set(v) for v in methods.values())))
-        if not common:
+        if not common or HEAD not in methods:  # an unfinished unit (the run was stopped)
             continue
         preds = {m: np.stack([decode_predictions(v[s]["pred"]) for s in common])
                  for m, v in methods.items()}
