@@ -143,7 +143,7 @@ def decode_predictions(text: str) -> np.ndarray:
 
 
 def _tfidf_lr(train_texts: list[str], y: np.ndarray, test_texts: list[str], lang: str,
-              seed: int) -> tuple[np.ndarray, dict[str, Any]]:
+              seed: int, n_classes: int) -> tuple[np.ndarray, dict[str, Any]]:
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import GridSearchCV
@@ -163,7 +163,7 @@ def _tfidf_lr(train_texts: list[str], y: np.ndarray, test_texts: list[str], lang
         model, chosen = search.best_estimator_, search.best_params_["logisticregression__C"]
     else:
         model, chosen = pipe.set_params(logisticregression__C=1.0).fit(train_texts, y), 1.0
-    proba = np.zeros((len(test_texts), int(y.max()) + 1))
+    proba = np.zeros((len(test_texts), n_classes))  # a class absent from the sample: 0
     proba[:, model.classes_] = model.predict_proba(test_texts)
     return proba, {"C": chosen, "folds": len(folds)}
 
@@ -259,7 +259,8 @@ def run_cell(dm: DatasetModel, method: str, ids: list[int], seed: int) -> dict[s
         info["classes_filled_from_manual"] = filled
         proba = _softmax(dm.class_scores(dm.calibrated(verbalizer), dm.states(test_ids)))
     elif method == "tfidf-lr":
-        proba, info = _tfidf_lr(dm.data.texts(ids), y, dm.data.texts(test_ids), dm.lang, seed)
+        proba, info = _tfidf_lr(dm.data.texts(ids), y, dm.data.texts(test_ids), dm.lang, seed,
+                                n_classes)
     else:
         verbalizers: dict[str, Any] = {}
         if method in ("prior:manual", "prior:auto"):
