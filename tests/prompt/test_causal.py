@@ -218,7 +218,8 @@ def test_frozen_training_leaves_the_lm_bit_identical_and_moves_word_weights(
     tiny_causal, task, kind
 ):
     texts, labels = task
-    clf = make(tiny_causal[kind], verbalizer=kpt(), train_mode="frozen", epochs=20)
+    clf = make(tiny_causal[kind], verbalizer=kpt(), train_mode="frozen",
+               frozen_head="word-weights", epochs=20)
     before = lm_state(clf)
     logits = clf.verbalizer_.word_logits.detach().clone()
     start = clf.score(texts, labels)
@@ -235,7 +236,8 @@ def test_frozen_training_leaves_the_lm_bit_identical_and_moves_word_weights(
 
 def test_frozen_training_with_dev_data_keeps_the_best_dev_state(tiny_causal, task):
     texts, labels = task
-    clf = make(tiny_causal["llama"], verbalizer=kpt(), train_mode="frozen", epochs=5)
+    clf = make(tiny_causal["llama"], verbalizer=kpt(), train_mode="frozen",
+               frozen_head="word-weights", epochs=5)
     clf.fit(texts, labels, texts[:6], labels[:6])
     scores = [h["dev_score"] for h in clf.history_ if h.get("dev_score") is not None]
     assert scores and clf.score(texts[:6], labels[:6]) == pytest.approx(max(scores))
@@ -243,7 +245,7 @@ def test_frozen_training_with_dev_data_keeps_the_best_dev_state(tiny_causal, tas
 
 def test_frozen_training_of_a_manual_verbalizer_changes_nothing(tiny_causal, task):
     texts, labels = task
-    clf = make(tiny_causal["gpt2"], train_mode="frozen")
+    clf = make(tiny_causal["gpt2"], train_mode="frozen", frozen_head="word-weights")
     before = clf.predict_proba(TEXTS)
     clf.fit(texts, labels)
     assert "no trainable parameters" in clf.history_[0]["note"]

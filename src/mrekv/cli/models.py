@@ -31,6 +31,10 @@ def _add_model_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--train-mode", default="full", choices=["full", "frozen"],
                    help="full: train the LM and the verbalizer; frozen: only the verbalizer, "
                         "on LM outputs computed once per text (default: %(default)s)")
+    p.add_argument("--frozen-head", default="prior", choices=["prior", "word-weights"],
+                   help="with --train-mode frozen: prior = a head on the LM state centred on "
+                        "the verbalizer, penalty by cross-validation; word-weights = train "
+                        "the verbalizer's word weights (default: %(default)s)")
     p.add_argument("--aggregate", choices=["first", "mean", "max", "multi-mask", "exact",
                                            "exact-mean"],
                    help="how multi-token label words are scored (with --label-words; exact: "
@@ -103,6 +107,7 @@ def _make_classifier(args: argparse.Namespace, label_words: Any = None) -> Any:
         lang=args.lang,
         backbone=args.backbone,
         train_mode=args.train_mode,
+        frozen_head=args.frozen_head,
         epochs=args.epochs,
         batch_size=args.batch_size,
         learning_rate=args.learning_rate,

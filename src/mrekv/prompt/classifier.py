@@ -4,9 +4,12 @@ The text is wrapped in a template; a masked LM's outputs at its ``[MASK]``
 token(s), or a causal LM's next-token outputs after the prompt
 (:mod:`mrekv.prompt.backbone`), go through a verbalizer that turns them into
 class scores. ``fit`` prompt-tunes the whole LM plus the verbalizer's parameters
-(``train_mode="full"``) or, with the LM frozen, only the verbalizer's
-parameters on features computed once per text (``train_mode="frozen"``,
-:mod:`mrekv.prompt.frozen`); without ``fit`` the classifier works zero-shot.
+(``train_mode="full"``) or, with the LM frozen, a head on features computed once
+per text (``train_mode="frozen"``): by default a linear head on the read-position
+state centred on the verbalizer and pooled with an n-gram expert
+(:mod:`mrekv.prompt.prior_mode`), or, with ``frozen_head="word-weights"``, the
+verbalizer's own word weights (:mod:`mrekv.prompt.frozen`); without ``fit`` the
+classifier works zero-shot.
 
 Efficiency: texts are tokenized once per call; batches are length-grouped and
 padded dynamically; when the MLM's vocabulary head can be located (and is
@@ -30,7 +33,14 @@ from mrekv.prompt.backbone import (
 )
 from mrekv.prompt.batching import collate
 from mrekv.prompt.estimator import BaseClassifier, Inputs, ensure_pad_token
-from mrekv.prompt.prior_mode import HEAD_FILE, head_config, head_from_saved, head_tensors
+from mrekv.prompt.prior_mode import (
+    EXPERT_FILE,
+    HEAD_FILE,
+    expert_from_saved,
+    head_config,
+    head_from_saved,
+    head_tensors,
+)
 from mrekv.prompt.resolve import resolve_template, resolve_verbalizer
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -42,6 +52,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from mrekv.verbalizer.base import Verbalizer
 
 TRAIN_MODES = ("full", "frozen", "prior")
+#: What ``train_mode="frozen"`` trains: the prior head (default) or the verbalizer's weights.
+FROZEN_HEADS = ("prior", "word-weights")
 
 
 class PromptClassifier(BaseClassifier):
@@ -62,11 +74,16 @@ class PromptClassifier(BaseClassifier):
         lang: language of the default template (``"en"``, ``"ja"``, ``"zh"``); default ``"en"``.
         backbone: ``"auto"`` (from the model's architecture), ``"masked"`` or ``"causal"``.
             A causal template must end with ``{mask}`` (``"{text} It was {mask}"``).
-        train_mode: ``"full"`` (update the LM and the verbalizer), ``"frozen"``
-            (only the verbalizer, on features computed once per text) or ``"prior"``
-            (frozen LM; a linear head on the read-position state centred on the
-            verbalizer, its penalty chosen by cross-validation within the training
-            texts: :mod:`mrekv.prompt.prior_mode`).
+        train_mode: ``"full"`` (update the LM and the verbalizer) or ``"frozen"``
+            (the LM frozen, one pass per text; what is trained: ``frozen_head``).
+            ``"prior"`` is ``"frozen"`` with ``frozen_head="prior"``.
+        frozen_head: ``"prior"`` (default: a linear head on the read-position state
+            centred on the verbalizer, its penalty chosen by cross-validation within
+            the training texts: :mod:`mrekv.prompt.prior_mode`) or ``"word-weights"``
+            (train the verbalizer's per-word weights, :mod:`mrekv.prompt.frozen`;
+            the frozen mode of mrekv before 0.3, and of models saved then).
+        ngram_expert: pool the prior head with a TF-IDF + logistic-regression expert,
+            its weight chosen by the same cross-validation (0: the head alone).
         learning_rate: AdamW rate of the MLM's weights.
         verbalizer_learning_rate: AdamW rate of the verbalizer's parameters.
         epochs, max_steps, batch_size, eval_batch_size: see
@@ -80,7 +97,9 @@ class PromptClassifier(BaseClassifier):
         classes_: the class names, in score order.
         history_: per-epoch training loss and dev accuracy of the last ``fit``.
         prior_head_: the fitted :class:`~mrekv.prompt.prior_head.PriorHead`
-            (``train_mode="prior"`` after ``fit``), else None.
+            (the prior head after ``fit``), else None.
+        ngram_expert_, ngram_weight_: the pooled n-gram expert (None: not pooled) and
+            its weight.
 
     ``fit`` prompt-tunes the LM and the verbalizer (``train_mode="full"``) or
     only the verbalizer (``"frozen"``); ``save_pretrained`` writes the LM, the
@@ -111,6 +130,8 @@ class PromptClassifier(BaseClassifier):
         lang: str | None = None,
         backbone: str = "auto",
         train_mode: str = "full",
+        frozen_head: str = "prior",
+        ngram_expert: bool = True,
         learning_rate: float = 2e-5,
         verbalizer_learning_rate: float = 1e-3,
         epochs: int = 10,
@@ -132,8 +153,14 @@ class PromptClassifier(BaseClassifier):
         self.lang = lang
         if train_mode not in TRAIN_MODES:
             raise ConfigError(unknown_choice("train_mode", train_mode, TRAIN_MODES))
+        if frozen_head not in FROZEN_HEADS:
+            raise ConfigError(unknown_choice("frozen_head", frozen_head, FROZEN_HEADS))
         self.train_mode = train_mode
+        self.frozen_head = frozen_head
+        self.ngram_expert = ngram_expert
         self.prior_head_: PriorHead | None = None
+        self.ngram_expert_: Any = None
+        self.ngram_weight_ = 0.0
         if isinstance(model, (str, Path)):
             self.model_, loaded_tokenizer, self.backbone_ = load_lm(
                 model, backbone=backbone, trust_remote_code=trust_remote_code
@@ -193,7 +220,7 @@ class PromptClassifier(BaseClassifier):
     def _train(
         self, texts: Sequence[str], y: list[int], dev: tuple[Sequence[str], list[int]] | None
     ) -> list[dict[str, Any]]:
-        if self.train_mode == "prior":
+        if self.uses_prior_head:
             from mrekv.prompt.prior_mode import fit_prior_head
 
             return fit_prior_head(self, texts, y, dev)
@@ -208,6 +235,18 @@ class PromptClassifier(BaseClassifier):
         )
         self.module_.eval()
         return history
+
+    @property
+    def uses_prior_head(self) -> bool:
+        """Whether ``fit`` trains the prior head (``train_mode`` and ``frozen_head``).
+
+        A frozen soft verbalizer (no label words, nothing to centre a head on) is itself
+        the learned head, so it keeps training its own weights."""
+        if self.train_mode == "prior":
+            return True
+        verbalizer = None if self.module_ is None else self.module_.verbalizer
+        return (self.train_mode == "frozen" and self.frozen_head == "prior"
+                and (verbalizer is None or hasattr(verbalizer, "class_scores")))
 
     # -- what the LM gives the verbalizer -----------------------------------------------
 
@@ -284,14 +323,14 @@ class PromptClassifier(BaseClassifier):
         """
         self._check_ready()
         verbalizer = self.module_.verbalizer
-        if self.train_mode == "prior":  # the head standardises with them too
+        if self.uses_prior_head:  # the head standardises with them too
             self.unlabeled_states_ = self.read_states(unlabeled_texts)[:, :-1].double().numpy()
         if hasattr(verbalizer, "calibrate_words"):
             verbalizer.calibrate_words(self.word_scores(unlabeled_texts))
         else:
             verbalizer.calibrate(self.mask_inputs(unlabeled_texts))
         fitted_on = getattr(self, "prior_fit_texts_", None)
-        if self.train_mode == "prior" and self.prior_head_ is not None and fitted_on:
+        if self.uses_prior_head and self.prior_head_ is not None and fitted_on:
             from mrekv.prompt.prior_mode import fit_prior_head  # the prior moved: refit on it
 
             self.history_ = fit_prior_head(self, fitted_on[0], fitted_on[1], None)
@@ -306,8 +345,15 @@ class PromptClassifier(BaseClassifier):
             "lang": self.lang,
             "backbone": self.backbone_,
             "train_mode": self.train_mode,
-            "prior_head": head_config(self.prior_head_),
+            "frozen_head": self.frozen_head,
+            "ngram_expert": self.ngram_expert,
+            "prior_head": head_config(self.prior_head_, self.ngram_weight_),
         }
+
+    def _extra_json(self) -> dict[str, Any]:
+        if self.ngram_expert_ is None or self.prior_head_ is None:
+            return {}
+        return {EXPERT_FILE: self.ngram_expert_.to_state()}
 
     def _extra_tensors(self) -> dict[str, dict[str, torch.Tensor]]:
         tensors = {saving.VERBALIZER_FILE: self.module_.verbalizer.state_dict()}
@@ -362,6 +408,9 @@ class PromptClassifier(BaseClassifier):
             lang=config.get("lang"),
             backbone=backbone,
             train_mode=config.get("train_mode", "full"),
+            # saved before the prior head became the default: the word weights were trained
+            frozen_head=config.get("frozen_head", "word-weights"),
+            ngram_expert=bool(config.get("ngram_expert", False)),
             **options,
         )
         try:
@@ -374,4 +423,6 @@ class PromptClassifier(BaseClassifier):
             clf.prior_head_ = head_from_saved(
                 config["prior_head"], saving.load_tensors(folder / HEAD_FILE),
                 str(folder / HEAD_FILE))
+            clf.ngram_expert_, clf.ngram_weight_ = expert_from_saved(
+                config["prior_head"], folder / EXPERT_FILE)
         return clf

@@ -20,7 +20,8 @@ depend on what the module is: the argument set, label and dev-data checks,
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import json
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import fields
 from functools import partial
 from pathlib import Path
@@ -122,6 +123,10 @@ class BaseClassifier:
 
     # -- what a subclass fills in ------------------------------------------------------
 
+    def _extra_json(self) -> dict[str, Any]:
+        """File name -> JSON data written into the saved folder (default: none)."""
+        return {}
+
     def _encode(self, texts: Sequence[str]) -> Any:
         raise NotImplementedError
 
@@ -209,14 +214,7 @@ class BaseClassifier:
     ) -> list[dict[str, Any]]:
         """Train ``module_`` with the shared loop; return the history."""
         ids, positions = self._ids_positions(self._encode(texts))
-        evaluate = None
-        if dev is not None:
-            dev_encoded = self._encode(dev[0])
-            dev_y = np.asarray(dev[1])
-
-            def evaluate() -> float:
-                return float((self._scores(dev_encoded).argmax(-1).numpy() == dev_y).mean())
-
+        evaluate = None if dev is None else self._dev_evaluator(dev)
         return train(
             self.module_,
             param_groups(self.model_, self._head(), self.args),
@@ -233,6 +231,16 @@ class BaseClassifier:
             evaluate=evaluate,
             progress=self.progress,
         )
+
+    def _dev_evaluator(self, dev: tuple[Sequence[str], list[int]]) -> Callable[[], float]:
+        """The dev score the loop keeps the best state by (here: accuracy, higher is better)."""
+        dev_encoded = self._encode(dev[0])
+        dev_y = np.asarray(dev[1])
+
+        def evaluate() -> float:
+            return float((self._scores(dev_encoded).argmax(-1).numpy() == dev_y).mean())
+
+        return evaluate
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
         """Class probabilities, shape (n, n_classes), rows summing to 1."""
@@ -275,6 +283,8 @@ class BaseClassifier:
             self.tokenizer_.save_pretrained(str(tmp))
             for name, tensors in self._extra_tensors().items():
                 saving.save_tensors(tmp / name, tensors)
+            for name, data in self._extra_json().items():
+                (tmp / name).write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
             saving.write_config(tmp, config)
 
     @classmethod

@@ -174,6 +174,7 @@ class PriorHead:
     intercept_: np.ndarray | None = field(default=None, repr=False)
     prior_scale_: float = 1.0
     choice_: HeadChoice | None = None
+    oof_logits_: np.ndarray | None = field(default=None, repr=False)
 
     def fit(
         self, states: np.ndarray, labels: Sequence[int] | np.ndarray,
@@ -194,7 +195,8 @@ class PriorHead:
                 first prior that is not None, else the first).
 
         Returns:
-            self, with ``choice_`` set.
+            self, with ``choice_`` set and ``oof_logits_`` the ``(n, C)`` held-out logits of
+            the chosen candidate on the CV folds (None without CV), for pooling.
         """
         y = np.asarray(labels, dtype=np.int64)
         states = np.asarray(states, dtype=np.float64)
@@ -208,16 +210,18 @@ class PriorHead:
         if not candidates:
             raise ValueError("no (prior, penalty) candidate: give a prior or a finite penalty")
         best: tuple[float, str, float] | None = None
+        self.oof_logits_ = None
         if folds:
             for name, lam in candidates:
                 offset = priors[name]
-                losses = []
+                losses, oof = [], np.zeros((len(y), n_classes))
                 for tr, te in folds:
                     w, b, a = fit_offset_logistic(z[tr], y[tr], _rows(offset, tr), lam, n_classes)
-                    losses.append(_log_loss(head_logits(z[te], _rows(offset, te), w, b, a), y[te]))
+                    oof[te] = head_logits(z[te], _rows(offset, te), w, b, a)
+                    losses.append(_log_loss(oof[te], y[te]))
                 loss = float(np.mean(losses))
                 if best is None or loss < best[0] - 1e-9:
-                    best = (loss, name, lam)
+                    best, self.oof_logits_ = (loss, name, lam), oof
         if best is None:
             fallback = default_prior or next((n for n, p in priors.items() if p is not None),
                                              next(iter(priors)))

@@ -41,7 +41,7 @@ Kind = Literal["prompt", "finetune"]
 _COMMON_KEYS = {"format", "format_version", "kind", "mrekv_version", "classes", "training_args"}
 KEYS: dict[str, set[str]] = {
     "prompt": _COMMON_KEYS | {"template", "verbalizer", "lang", "backbone", "train_mode",
-                              "prior_head"},
+                              "prior_head", "frozen_head", "ngram_expert"},
     "finetune": _COMMON_KEYS,
 }
 
@@ -117,8 +117,10 @@ def _check_keys(config: Mapping[str, Any], kind: str, path: Path) -> None:
     if unknown:
         raise SaveFormatError(f"{path}: unknown keys {unknown}; valid keys: {sorted(valid)}")
     # optional: lang; backbone / train_mode (folders written before causal LMs: masked / full);
-    # prior_head (folders written before train_mode="prior")
-    missing = sorted((valid - {"lang", "backbone", "train_mode", "prior_head"}) - set(config))
+    # prior_head (folders written before train_mode="prior"); frozen_head / ngram_expert
+    # (written before the prior head became the frozen default: word weights, no expert)
+    missing = sorted((valid - {"lang", "backbone", "train_mode", "prior_head", "frozen_head",
+                               "ngram_expert"}) - set(config))
     if missing:
         raise SaveFormatError(f"{path}: missing keys {missing}")
 
