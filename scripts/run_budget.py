@@ -17,9 +17,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--datasets", default=None)
     parser.add_argument("--models", default=None)
-    parser.add_argument("--budgets", default="0,16,64,256")
-    parser.add_argument("--seeds", default="0,1,2,3,4")
-    parser.add_argument("--max-test", type=int, default=1000)
+    parser.add_argument("--budgets", default=None, help="default: the config's [budget]")
+    parser.add_argument("--seeds", default=None, help="default: the config's [budget]")
+    parser.add_argument("--max-test", type=int, default=None)
+    parser.add_argument("--methods", default=None)
     parser.add_argument("--out", default=str(RESULTS))
     parser.add_argument("--report", action="store_true")
     args = parser.parse_args()
@@ -41,8 +42,10 @@ def main() -> None:
 
     run_budget_sweep(
         ROOT / "experiments/budget.toml", args.out,
-        budgets=[int(x) for x in args.budgets.split(",")],
-        seeds=[int(x) for x in args.seeds.split(",")], max_test=args.max_test,
+        budgets=[int(x) for x in args.budgets.split(",")] if args.budgets else None,
+        seeds=[int(x) for x in args.seeds.split(",")] if args.seeds else None,
+        max_test=args.max_test,
+        methods=args.methods.split(",") if args.methods else None,
         datasets=args.datasets.split(",") if args.datasets else None,
         models=args.models.split(",") if args.models else None,
     )

@@ -84,7 +84,10 @@ def test_every_line_carries_the_budget_fields_and_methods_share_samples(sweep):
     assert all(len(h) == 1 for h in by_unit.values())
     assert len({r["sample_hash"] for r in cells if r["budget"] == 16}) == 2  # seeds differ
     assert {r["method"] for r in cells if r["budget"] == 0} == {
-        "manual+calib", "prior:manual", "prior:auto"}
+        "manual+calib", "prior:manual", "prior:auto", "head"}
+    # the sample config names no KPT file and no external corpus: those methods skip
+    assert not {r["method"] for r in cells} & {"kpt+calib", "external+calib",
+                                                "knowledge+calib", "head:knowledge"}
     assert len({r["n_test"] for r in cells}) == 1
 
 
@@ -122,16 +125,96 @@ class _Recording(BudgetData):
         return super().labels(ids)
 
 
+EXTERNAL = """
+[budget]
+max_test = 20
+external_max = 60
+[budget.external]
+en-sample = "amazon"
+"""
+
+
 @pytest.mark.parametrize("method", ["mined+calib", "tfidf-lr", "probe", "prior:manual",
-                                    "prior:auto", "manual+calib"])
+                                    "prior:auto", "manual+calib", "head", "external+calib",
+                                    "knowledge+calib", "head:knowledge"])
 def test_no_method_reads_a_label_outside_its_sample(method, tmp_path):
     from mrekv.experiment.budget import DatasetModel
     from mrekv.experiment.budget_runner import _prepare
 
-    dm, ids = _prepare(_config(tmp_path), tmp_path / "x.jsonl", budgets=(8,), seed=0,
+    config = _config(tmp_path)
+    if "knowledge" in method or "external" in method:
+        config.write_text(config.read_text("utf-8") + EXTERNAL, "utf-8")
+    dm, ids = _prepare(config, tmp_path / "x.jsonl", budgets=(8,), seed=0,
                        max_test=20, data_class=_Recording)
     dm.data.read = frozenset()  # stratified sampling itself reads the pool's labels
     assert isinstance(dm, DatasetModel)
     out = run_cell(dm, method, ids, 0)
     assert out["proba"].shape == (20, 2)
     assert dm.data.read <= set(ids)
+
+
+def test_external_words_come_from_the_named_corpus_and_never_from_the_dataset(tmp_path):
+    from mrekv.experiment.budget_runner import _prepare
+
+    config = _config(tmp_path)
+    config.write_text(config.read_text("utf-8") + EXTERNAL, "utf-8")
+    dm, ids = _prepare(config, tmp_path / "x.jsonl", budgets=(8,), seed=0, max_test=20)
+    words, source = dm.knowledge["external"]
+    assert source == "external:amazon" and "kpt" not in dm.knowledge
+    assert words.provenance.get("split") == "amazon:train" or "amazon" in str(words.provenance)
+    assert all(words.as_lists())
+    assert dm.source_name("knowledge+calib") == "none+external:amazon"
+    assert dm.knowledge_verbalizer("knowledge+calib").num_classes == 2
+
+
+def test_the_union_keeps_part_order_and_each_word_once():
+    from mrekv.experiment.knowledge_sources import union_label_words
+    from mrekv.verbalizer.label_words import LabelWords
+
+    manual = LabelWords.from_lists(["neg", "pos"], [["bad"], ["good", "great"]])
+    mined = LabelWords.from_lists(["neg", "pos"], [["awful", "bad"], ["great", "fun"]])
+    union = union_label_words(["neg", "pos"], [manual, None, mined])
+    assert union.as_lists() == [["bad", "awful"], ["good", "great", "fun"]]
+
+
+def test_an_external_corpus_of_another_task_or_the_dataset_itself_is_refused(tmp_path):
+    from mrekv.errors import ConfigError
+    from mrekv.experiment.config import load_config
+
+    config = _config(tmp_path)
+    config.write_text(config.read_text("utf-8") + EXTERNAL.replace('"amazon"', '"amazonn"'),
+                      "utf-8")
+    with pytest.raises(ConfigError, match="amazonn"):
+        load_config(config)
+    config.write_text(_config(tmp_path).read_text("utf-8")
+                      + EXTERNAL.replace("en-sample", "nope"), "utf-8")
+    with pytest.raises(ConfigError, match="'nope', not a dataset"):
+        load_config(config)
+
+
+def test_experiment_run_takes_the_budget_axes_from_the_config_and_flags(tmp_path, capsys):
+    from mrekv.cli import main
+
+    config = _config(tmp_path)
+    config.write_text(config.read_text("utf-8") + """
+[budget]
+budgets = [0, 4]
+seeds = [0]
+max_test = 12
+methods = ["manual+calib", "head"]
+""", "utf-8")
+    assert main(["experiment", "run", str(config), "--quiet"]) == 0
+    out = Path(capsys.readouterr().out.strip())
+    rows = [json.loads(x) for x in out.read_text("utf-8").splitlines()]
+    cells = [r for r in rows if r["kind"] == "cell"]
+    assert out == tmp_path / "b.jsonl"  # the config's output, beside it
+    assert {(r["method"], r["budget"]) for r in cells} == {
+        ("manual+calib", 0), ("manual+calib", 4), ("head", 0), ("head", 4)}
+    assert {r["n_test"] for r in cells} == {12}
+    # flags override the section: one more seed adds only its cells
+    assert main(["experiment", "run", str(config), "--quiet", "--seeds", "0,1",
+                 "--budgets", "4"]) == 0
+    capsys.readouterr()
+    again = [json.loads(x) for x in out.read_text("utf-8").splitlines()]
+    new = [r for r in again[len(rows):] if r["kind"] == "cell"]
+    assert {(r["seed"], r["budget"]) for r in new} == {(1, 4)}

@@ -37,6 +37,18 @@ def _methods(value: str) -> list[str]:
     return _names(value, "kpt,manual")
 
 
+def _integers(value: str) -> list[int]:
+    """``"0,16,64"`` -> ``[0, 16, 64]`` (an argparse type; each >= 0)."""
+    try:
+        numbers = [int(x) for x in _names(value, "0,16,64")]
+    except ValueError:
+        numbers = [-1]
+    if any(n < 0 for n in numbers):
+        raise argparse.ArgumentTypeError(
+            f"expected comma-separated integers >= 0 (e.g. 0,16,64), got {value!r}")
+    return numbers
+
+
 def _datasets(value: str) -> list[str]:
     """``"D1,D2"`` -> ``["D1", "D2"]`` (an argparse type)."""
     return _names(value, "sst2,agnews")
@@ -96,6 +108,10 @@ def cmd_experiment_run(args: argparse.Namespace) -> int:
 
         raise MrekvError(f"--out {args.out!r} is a folder; expected a results file "
                          "(e.g. runs/name.jsonl)")
+    from mrekv.experiment.config import load_config
+
+    if load_config(args.config).budget is not None or args.budgets or args.seeds:
+        return _run_budget(args)
     overrides: dict[str, Any] = {"model": args.model} if args.model else {}
     if args.shard is not None:
         overrides["shard"] = args.shard
@@ -106,6 +122,26 @@ def cmd_experiment_run(args: argparse.Namespace) -> int:
     try:
         path = run_experiment(args.config, output=args.out, resume=not args.no_resume,
                               progress=not args.quiet, **overrides)
+    except KeyboardInterrupt:
+        return _interrupted(args)
+    print(Path(path).resolve())
+    return 0
+
+
+def _run_budget(args: argparse.Namespace) -> int:
+    """``experiment run`` of a config with a ``[budget]`` section: the equal-budget sweep."""
+    from mrekv.errors import ConfigError
+    from mrekv.experiment.budget_runner import run_budget_sweep
+
+    for flag in ("shard", "no_resume"):
+        if getattr(args, flag):
+            raise ConfigError(f"--{flag.replace('_', '-')} does not apply to a budget sweep "
+                              "(it always resumes; run datasets apart with --datasets)")
+    try:
+        path = run_budget_sweep(
+            args.config, args.out, budgets=args.budgets, seeds=args.seeds,
+            methods=args.methods, datasets=args.datasets,
+            models=[args.model] if args.model else None, progress=not args.quiet)
     except KeyboardInterrupt:
         return _interrupted(args)
     print(Path(path).resolve())
@@ -136,6 +172,11 @@ def add_commands(sub: Any) -> None:
     q.add_argument("--datasets", type=_datasets, metavar="D1,D2",
                    help="run only these datasets of the config, in this order "
                         "(default: all of them)")
+    q.add_argument("--budgets", type=_integers, metavar="N1,N2",
+                   help="run the equal-budget sweep with these labelled budgets (0: "
+                        "zero-shot; default: the config's [budget] section, if any)")
+    q.add_argument("--seeds", type=_integers, metavar="S1,S2",
+                   help="the budget sweep's seeds (default: the config's [budget] section)")
     q.add_argument("--no-resume", action="store_true",
                    help="start over: move an existing results file aside instead of skipping "
                         "its finished cells")

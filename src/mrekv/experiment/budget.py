@@ -20,7 +20,15 @@ Methods (all from one cached LM pass per text, :mod:`mrekv.prompt.read_states`):
 * ``probe`` - L2 logistic regression on the read-position state (penalty by CV);
 * ``prior:manual`` - the head centred on the calibrated manual verbalizer
   (:class:`~mrekv.prompt.prior_head.PriorHead`);
-* ``prior:auto`` - the same, with "no prior" (a probe) a CV candidate beside it.
+* ``prior:auto`` - the same, with "no prior" (a probe) a CV candidate beside it;
+* ``head`` - mrekv's default frozen head (``PromptClassifier(train_mode="frozen")``):
+  ``prior:manual`` pooled with an n-gram expert, its weight chosen on the same folds
+  (:mod:`mrekv.prompt.ngram_expert`);
+* knowledge sources (:mod:`mrekv.experiment.knowledge_sources`; no label of the
+  dataset, skipped where the dataset has no such source): ``kpt+calib`` (the KPT
+  file), ``external+calib`` (words mined from another labelled corpus of the task),
+  ``knowledge+calib`` (manual, KPT and external words together) and
+  ``head:knowledge`` (``head`` centred on the ``knowledge+calib`` verbalizer).
 """
 
 from __future__ import annotations
@@ -36,9 +44,15 @@ import numpy as np
 from mrekv.experiment.results import indices_hash
 
 BUDGET_METHODS = ("manual+calib", "mined+calib", "tfidf-lr", "probe", "prior:manual",
-                  "prior:auto")
+                  "prior:auto", "head", "kpt+calib", "external+calib", "knowledge+calib",
+                  "head:knowledge")
 #: Methods that use no label at all (their N > 0 cells equal N = 0 by construction).
-LABEL_FREE = ("manual+calib",)
+LABEL_FREE = ("manual+calib", "kpt+calib", "external+calib", "knowledge+calib")
+#: Methods that cannot run without labels (no N = 0 cell).
+NEEDS_LABELS = ("mined+calib", "tfidf-lr", "probe")
+#: The knowledge source each knowledge method needs ("any": kpt or external).
+NEEDS_SOURCE = {"kpt+calib": "kpt", "external+calib": "external", "knowledge+calib": "any",
+                "head:knowledge": "any"}
 #: Seed of the fixed test and calibration samples (they define the data, not a run).
 DATA_SEED = 12345
 
@@ -177,7 +191,8 @@ class DatasetModel:
     """A (dataset, model, template): cached read states and the verbalizers' pieces."""
 
     def __init__(self, data: BudgetData, classifier: Any, cache: Any, manual: Any,
-                 mining_top_k: int, family_config: Any) -> None:
+                 mining_top_k: int, family_config: Any,
+                 knowledge: dict[str, tuple[Any, str]] | None = None) -> None:
         from mrekv.prompt.read_states import output_layer
 
         self.data, self.classifier, self.cache = data, classifier, cache
@@ -187,7 +202,33 @@ class DatasetModel:
         self.manual = manual
         self.top_k = mining_top_k
         self.cfg = family_config
+        #: "kpt" / "external" -> (LabelWords, source name), where the dataset has them
+        self.knowledge = dict(knowledge or {})
         self._examples: list[Any] | None = None
+
+    def has_source(self, method: str) -> bool:
+        """Whether the dataset has the knowledge source ``method`` needs."""
+        need = NEEDS_SOURCE.get(method)
+        return need is None or (bool(self.knowledge) if need == "any" else need in self.knowledge)
+
+    def source_name(self, method: str) -> str:
+        """The ``knowledge_source`` of a knowledge method's words."""
+        if method in ("knowledge+calib", "head:knowledge"):
+            return "+".join(["none", *(self.knowledge[k][1] for k in ("kpt", "external")
+                                       if k in self.knowledge)])
+        return str(self.knowledge[NEEDS_SOURCE[method]][1])
+
+    def knowledge_verbalizer(self, method: str) -> Any:
+        """The (uncalibrated) verbalizer of a knowledge method."""
+        from mrekv.experiment.knowledge_sources import union_label_words
+        from mrekv.experiment.lm_cells import build_verbalizer
+
+        if method in ("knowledge+calib", "head:knowledge"):
+            words = union_label_words(self.classes, [self.manual, *(
+                self.knowledge[k][0] for k in ("kpt", "external") if k in self.knowledge)])
+        else:
+            words = self.knowledge[NEEDS_SOURCE[method]][0]
+        return build_verbalizer("knowledge", words, "first", self.classifier.tokenizer_)
 
     def states(self, ids: Sequence[int]) -> np.ndarray:
         return self.cache.scores(self.data.texts(ids))  # type: ignore[no-any-return]
@@ -258,6 +299,11 @@ def run_cell(dm: DatasetModel, method: str, ids: list[int], seed: int) -> dict[s
         verbalizer, filled = dm.mined(ids)
         info["classes_filled_from_manual"] = filled
         proba = _softmax(dm.class_scores(dm.calibrated(verbalizer), dm.states(test_ids)))
+    elif method in ("kpt+calib", "external+calib", "knowledge+calib"):
+        proba = _softmax(dm.class_scores(dm.calibrated(dm.knowledge_verbalizer(method)),
+                                         dm.states(test_ids)))
+    elif method in ("head", "head:knowledge"):
+        proba, info = _pooled_head(dm, method, ids, y, seed)
     elif method == "tfidf-lr":
         proba, info = _tfidf_lr(dm.data.texts(ids), y, dm.data.texts(test_ids), dm.lang, seed,
                                 n_classes)
@@ -288,3 +334,25 @@ def run_cell(dm: DatasetModel, method: str, ids: list[int], seed: int) -> dict[s
         proba = head.predict_proba(test_states[:, :-1], prior)
     info["method_s"] = round(time.perf_counter() - start, 3)
     return {"proba": proba, "info": info}
+
+
+def _pooled_head(dm: DatasetModel, method: str, ids: list[int], y: np.ndarray,
+                 seed: int) -> tuple[np.ndarray, dict[str, Any]]:
+    """The default frozen head: a prior head pooled with an n-gram expert (same folds)."""
+    from mrekv.prompt.ngram_expert import fit_pooled, log_softmax
+    from mrekv.prompt.prior_head import PriorHead
+
+    verbalizer = dm.calibrated(dm.manual_verbalizer() if method == "head"
+                               else dm.knowledge_verbalizer(method))
+    states = dm.states(ids) if ids else np.zeros((0, dm.weight.shape[1] + 1))
+    head = PriorHead(seed=seed).fit(
+        states[:, :-1], y, {"prior": dm.class_scores(verbalizer, states)}, len(dm.classes),
+        unlabeled_states=dm.states(dm.data.calibration_ids)[:, :-1], default_prior="prior")
+    pooling = fit_pooled(head, dm.data.texts(ids), y, len(dm.classes), dm.lang)
+    test_states = dm.states(dm.data.test_ids)
+    logits = head.decision_function(test_states[:, :-1],
+                                    dm.class_scores(verbalizer, test_states))
+    if pooling.expert is not None:
+        logits = logits + pooling.beta * pooling.expert.log_proba(dm.data.texts(dm.data.test_ids))
+    assert head.choice_ is not None
+    return np.exp(log_softmax(logits)), {**head.choice_.to_dict(), "ngram": pooling.info}

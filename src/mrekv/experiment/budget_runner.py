@@ -22,6 +22,8 @@ import numpy as np
 
 from mrekv.experiment.budget import (
     BUDGET_METHODS,
+    LABEL_FREE,
+    NEEDS_LABELS,
     BudgetData,
     DatasetModel,
     encode_predictions,
@@ -44,12 +46,16 @@ def expected_calibration_error(proba: np.ndarray, y: np.ndarray, bins: int = 10)
 
 
 def run_budget_sweep(
-    config: str | Path, output: str | Path, *, budgets: Sequence[int] = (0, 16, 64, 256),
-    seeds: Sequence[int] = (0, 1, 2, 3, 4), max_test: int = 1000,
-    methods: Sequence[str] = BUDGET_METHODS, datasets: Sequence[str] | None = None,
-    models: Sequence[str] | None = None, progress: bool = True,
+    config: str | Path, output: str | Path | None = None, *,
+    budgets: Sequence[int] | None = None, seeds: Sequence[int] | None = None,
+    max_test: int | None = None, methods: Sequence[str] | None = None,
+    datasets: Sequence[str] | None = None, models: Sequence[str] | None = None,
+    progress: bool = True,
 ) -> Path:
     """Run every (dataset, model, method, budget, seed) cell not yet in ``output``.
+
+    Arguments left None come from the config's ``[budget]`` section (its defaults
+    when the config has none; ``output``: the config's ``output``).
 
     Returns:
         the results file.
@@ -57,13 +63,22 @@ def run_budget_sweep(
     from mrekv.errors import ConfigError, unknown_choice
     from mrekv.experiment.config import load_config
     from mrekv.experiment.datasets import prepare_dataset
+    from mrekv.experiment.sections import BudgetConfig
     from mrekv.metrics import classification_metrics
 
+    exp = load_config(config)
+    axes = exp.budget or BudgetConfig()
+    budgets = axes.budgets if budgets is None else budgets
+    seeds = axes.seeds if seeds is None else seeds
+    max_test = axes.max_test if max_test is None else max_test
+    methods = (axes.methods or BUDGET_METHODS) if methods is None else methods
     for m in methods:
         if m not in BUDGET_METHODS:
             raise ConfigError(unknown_choice("budget method", m, BUDGET_METHODS))
-    exp = load_config(config)
-    out = Path(output)
+    resolved = Path(output) if output is not None else exp.resolve(exp.output)
+    if resolved is None:
+        raise ConfigError(f"output {exp.output!r} names an unset variable; pass an output file")
+    out = resolved
     out.parent.mkdir(parents=True, exist_ok=True)
     configs = list(exp.datasets)
     if datasets is not None:
@@ -103,8 +118,8 @@ def run_budget_sweep(
                     samples = data.samples(budgets, seed)
                     for n, ids in samples.items():
                         for method in methods:
-                            if n == 0 and method in ("mined+calib", "tfidf-lr", "probe"):
-                                continue  # they need labels
+                            if n == 0 and method in NEEDS_LABELS or not dm.has_source(method):
+                                continue  # it needs labels, or a source the dataset lacks
                             cell = {"method": method, "budget": n, "seed": seed,
                                     "sample_hash": sample_hash(ids)}
                             key = stable_hash({**common, **cell, "classes": None}, 20)
@@ -119,7 +134,8 @@ def run_budget_sweep(
                                 labels=dm.classes)
                             append_line(out, {
                                 "kind": "cell", "key": key, **common, **cell,
-                                "knowledge_source": _knowledge_source(method, result["info"]),
+                                "knowledge_source": _knowledge_source(dm, method,
+                                                                      result["info"]),
                                 "n_calibration": len(data.calibration_ids),
                                 "macro_f1": metrics["macro_f1"],
                                 "accuracy": metrics["accuracy"],
@@ -155,7 +171,23 @@ def open_dataset_model(exp: Any, cfg: Any, prepared: Any, data: BudgetData, mode
                            out.with_name(out.stem + ".features") / key, progress,
                            compute=clf.read_states)
     manual = build_label_words("manual", prepared, exp)
-    return DatasetModel(data, clf, cache, manual, exp.mining.top_k, cfg)
+    return DatasetModel(data, clf, cache, manual, exp.mining.top_k, cfg,
+                        knowledge_sources(exp, cfg, prepared))
+
+
+def knowledge_sources(exp: Any, cfg: Any, prepared: Any) -> dict[str, tuple[Any, str]]:
+    """The dataset's label-free knowledge: its KPT file and external corpus, where named."""
+    from mrekv.experiment.knowledge_sources import external_label_words
+    from mrekv.experiment.methods import build_label_words
+
+    found: dict[str, tuple[Any, str]] = {}
+    kpt = build_label_words("kpt", prepared, exp) if cfg.kpt else None
+    if kpt is not None:
+        found["kpt"] = (kpt, "kpt")
+    external = external_label_words(cfg, exp, prepared.classes, prepared.lang, exp.mining.top_k)
+    if external is not None:
+        found["external"] = external
+    return found
 
 
 def _prepare(config: str | Path, out: Path, *, budgets: Sequence[int], seed: int,
@@ -175,10 +207,15 @@ def _prepare(config: str | Path, out: Path, *, budgets: Sequence[int], seed: int
     return dm, data.samples(budgets, seed)[budgets[0]]
 
 
-def _knowledge_source(method: str, info: dict[str, Any]) -> str:
+def _knowledge_source(dm: DatasetModel, method: str, info: dict[str, Any]) -> str:
     """Which labelled data fed the method's words or head (recorded on every line)."""
     if method == "manual+calib":
         return "none"
+    if method in LABEL_FREE:
+        return dm.source_name(method)
+    if method in ("head", "head:knowledge"):
+        words = "none" if method == "head" else dm.source_name(method)
+        return words if info.get("kept_prior") and not info["ngram"]["beta"] else words + "+budget"
     if method == "prior:manual" or (method == "prior:auto" and info.get("prior") == "manual"):
         return "none+budget" if not info.get("kept_prior") else "none"
     return "budget"

@@ -45,6 +45,7 @@ from mrekv.data.example import LANGS, Family
 from mrekv.errors import ConfigError, unknown_choice
 from mrekv.experiment.config_types import check_fields, missing_fields
 from mrekv.experiment.sections import (
+    BudgetConfig,
     EmbeddingConfig,
     FinetuneConfig,
     KnowledgeConfig,
@@ -233,6 +234,7 @@ class ExperimentConfig:
     setfit: SetFitConfig = field(default_factory=SetFitConfig)
     finetune: FinetuneConfig = field(default_factory=FinetuneConfig)
     paths: PathsConfig = field(default_factory=PathsConfig)
+    budget: BudgetConfig | None = None
     source: str | None = None
 
     def __post_init__(self) -> None:
@@ -256,6 +258,16 @@ class ExperimentConfig:
             if dupes:  # each would run (and be written) twice
                 raise ConfigError(f"{key} lists {', '.join(repr(d) for d in dupes)} more than "
                                   f"once: {values!r}")
+        if self.budget is not None:
+            unknown = sorted(set(self.budget.external) - set(names))
+            if unknown:
+                raise ConfigError(f"budget.external names {unknown[0]!r}, not a dataset of "
+                                  f"the config; datasets: {', '.join(names)}")
+            corpora = {d.name: d.corpus for d in self.datasets}
+            same = [d for d, c in self.budget.external.items() if corpora.get(d) == c]
+            if same:
+                raise ConfigError(f"budget.external.{same[0]} is the dataset's own corpus: "
+                                  "its labels are the evaluation data (leakage)")
         needs_mlm = any(s.family in ("prompt", "finetune", *LM_FAMILIES) for s in specs)
         if needs_mlm and not self.model.ids and not self.model.by_lang:
             raise ConfigError(
@@ -286,13 +298,15 @@ class ExperimentConfig:
         """JSON-ready data (the config as validated, without ``source``)."""
         data = dataclasses.asdict(self)
         data.pop("source", None)
+        if data.get("budget") is None:  # configs without a sweep keep their old hash
+            data.pop("budget", None)
         return data
 
 
 _SECTIONS: dict[str, type] = {
     "model": ModelConfig, "training": TrainingConfig, "mining": MiningConfig,
     "knowledge": KnowledgeConfig, "embedding": EmbeddingConfig, "paths": PathsConfig,
-    "setfit": SetFitConfig, "finetune": FinetuneConfig,
+    "setfit": SetFitConfig, "finetune": FinetuneConfig, "budget": BudgetConfig,
 }
 
 

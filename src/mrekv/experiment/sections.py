@@ -215,3 +215,53 @@ class ModelConfig:
             value = self.by_lang[lang]
             return (value,) if isinstance(value, str) else tuple(value)
         raise ConfigError(f"no model for language {lang!r}: set model.ids or model.by_lang.{lang}")
+
+
+@dataclass(frozen=True)
+class BudgetConfig:
+    """The equal-budget sweep (:mod:`mrekv.experiment.budget`); its presence makes
+    ``mrekv experiment run`` run the sweep instead of the few-shot grid.
+
+    Args:
+        budgets: labelled budgets N (0: zero-shot), each capped by the pool.
+        seeds: one stratified sample order per seed (>= 5 for the report's intervals).
+        max_test: the fixed test sample per dataset (the whole split when smaller).
+        methods: the budget methods to run (empty: all of them).
+        external: dataset name -> a registered corpus of the same task whose train
+            split label words are mined from (the ``external`` knowledge source: no
+            label of the dataset itself is used).
+        external_family: the MMM family whose word labels are built for an external
+            corpus, when the dataset names none.
+        external_max: at most this many external texts are mined (a seeded sample).
+    """
+
+    budgets: tuple[int, ...] = (0, 16, 64, 256)
+    seeds: tuple[int, ...] = (0, 1, 2, 3, 4)
+    max_test: int = 1000
+    methods: tuple[str, ...] = ()
+    external: Mapping[str, str] = field(default_factory=dict)
+    external_family: str = "SCPOS:Adj & N"
+    external_max: int = 4000
+
+    def __post_init__(self) -> None:
+        from mrekv.data.corpora import CORPORA
+        from mrekv.experiment.budget import BUDGET_METHODS
+
+        if not self.budgets or any(n < 0 for n in self.budgets):
+            raise ConfigError(f"budget.budgets must be integers >= 0, got {list(self.budgets)}")
+        if not self.seeds:
+            raise ConfigError("budget.seeds must not be empty")
+        for key in ("budgets", "seeds", "methods"):
+            values = list(getattr(self, key))
+            dupes = sorted({v for v in values if values.count(v) > 1}, key=str)
+            if dupes:
+                raise ConfigError(f"budget.{key} lists {dupes!r} more than once")
+        for m in self.methods:
+            if m not in BUDGET_METHODS:
+                raise ConfigError(unknown_choice("budget method", m, BUDGET_METHODS))
+        for dataset, corpus in self.external.items():
+            if corpus not in CORPORA:
+                raise ConfigError(f"budget.external.{dataset}: "
+                                  + unknown_choice("corpus", corpus, sorted(CORPORA)))
+        if self.max_test < 1 or self.external_max < 1:
+            raise ConfigError("budget.max_test and budget.external_max must be >= 1")
