@@ -25,18 +25,36 @@ def main() -> None:
     parser.add_argument("--report", action="store_true")
     args = parser.parse_args()
     if args.report:
-        from mrekv.experiment.report_budget import markdown, summarise, write_budget_report
+        from mrekv.experiment.report_budget import (
+            HEAD,
+            KNOWLEDGE,
+            TRAINED,
+            markdown,
+            report_sections,
+            write_budget_report,
+        )
         from mrekv.experiment.results import read_results
 
-        print(write_budget_report(args.out, Path(args.out).with_name("budget-sweep-report")))
+        files = [Path(args.out), *(p for p in (RESULTS.with_name("budget-train.jsonl"),
+                                               RESULTS.with_name("budget-icl.jsonl"))
+                                   if p.is_file())]
+        print(write_budget_report(files, Path(args.out).with_name("budget-sweep-report")))
+        parts = report_sections([r for p in files for r in read_results(p)])
+        tables = {
+            "budget": markdown(parts["main"]),
+            "budget-knowledge": markdown(parts["knowledge_zero"], KNOWLEDGE, "knowledge+calib",
+                                         "calibrated manual words"),
+            "budget-trained": markdown(parts["trained"], ("probe", HEAD, *TRAINED), HEAD,
+                                       "the best trained baseline"),
+        }
         readme = ROOT / "README.md"
         text = readme.read_text(encoding="utf-8")
-        begin, end = "<!-- budget:begin -->", "<!-- budget:end -->"
-        if begin in text and end in text:
-            table = markdown(summarise(read_results(args.out)))
-            head, rest = text.split(begin, 1)
-            text = f"{head}{begin}\n{table}\n{end}{rest.split(end, 1)[1]}"
-            readme.write_text(text, encoding="utf-8")
+        for name, table in tables.items():
+            begin, end = f"<!-- {name}:begin -->", f"<!-- {name}:end -->"
+            if begin in text and end in text:
+                head, rest = text.split(begin, 1)
+                text = f"{head}{begin}\n{table}\n{end}{rest.split(end, 1)[1]}"
+        readme.write_text(text, encoding="utf-8")
         return
     from mrekv.experiment.budget_runner import run_budget_sweep
 

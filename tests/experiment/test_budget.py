@@ -106,7 +106,7 @@ def test_the_report_refuses_cells_whose_samples_differ(sweep, tmp_path):
     _, _, rows = sweep
     summary = summarise(rows)
     assert {r["budget"] for r in summary} == {0, 4, 16}
-    head = [r for r in summary if r["method"] == "prior:auto" and r["budget"] > 0]
+    head = [r for r in summary if r["method"] == "head" and r["budget"] > 0]
     assert head and all(r["diff_lo"] <= r["diff"] <= r["diff_hi"] for r in head)
     bad = [dict(r) for r in rows if r["kind"] == "cell"]
     victim = next(r for r in bad if r["method"] == "probe")
@@ -218,3 +218,42 @@ methods = ["manual+calib", "head"]
     again = [json.loads(x) for x in out.read_text("utf-8").splitlines()]
     new = [r for r in again[len(rows):] if r["kind"] == "cell"]
     assert {(r["seed"], r["budget"]) for r in new} == {(1, 4)}
+
+
+def test_the_mre_control_mines_each_word_for_the_class_its_value_names(tmp_path):
+    from mrekv.experiment.budget_runner import _prepare
+
+    config = tmp_path / "absa.toml"
+    config.write_text("""
+name = "budget-absa"
+output = "b.jsonl"
+methods = ["lm:manual"]
+[model]
+ids = ["tiny-causal"]
+[training]
+max_length = 64
+calibration_size = 8
+[mining]
+top_k = 20
+min_count = 1
+[[datasets]]
+source = "corpus"
+corpus = "semeval14-restaurants"
+word_labels = "gold"
+max_train_pool = 300
+manual = { negative = ["bad"], positive = ["good"] }
+""", "utf-8")
+    dm, ids = _prepare(config, tmp_path / "x.jsonl", budgets=(64,), seed=0, max_test=20)
+    assert dm.has_source("mined-values+calib")
+    examples = dm.data.prepared.corpus.to_examples()
+    spans = {c: {span.lower() for i in ids for value, span in examples[i].word_labels
+                 if value == c} for c in dm.classes}
+    by_value, filled = dm.mined(ids, by_value=True)
+    assert filled == 0
+    for c, words in zip(dm.classes, by_value.label_words.as_lists(), strict=True):
+        mined = [w for w in words if w != c]  # the miner adds the class name itself
+        assert mined and all(any(w.lower() in s for s in spans[c]) for w in mined), c
+    copied, _ = dm.mined(ids)  # the sentence class copied onto its words: other counts
+    assert copied.label_words.as_lists() != by_value.label_words.as_lists()
+    out = run_cell(dm, "mined-values+calib", ids, 0)
+    assert out["proba"].shape == (20, 2)

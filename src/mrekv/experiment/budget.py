@@ -15,6 +15,11 @@ Methods (all from one cached LM pass per text, :mod:`mrekv.prompt.read_states`):
 * ``manual+calib`` - calibrated manual words (no labels; the same at every N);
 * ``mined+calib`` - WLI-KV (frequency top-k) mined from the word labels of the N
   texts only (a class with no mined word keeps its manual words, counted);
+* ``mined-values+calib`` - the MRE control: the same mining, but each gold word label
+  counts for the class its *value* names (aspect polarity, entity type), not for its
+  sentence's class (datasets with ``word_labels = "gold"`` only); beside
+  ``mined+calib`` (the sentence class copied onto the words, as SCPOS builds them)
+  and ``manual+calib`` (no mined words);
 * ``tfidf-lr`` - TF-IDF (en word 1-2-grams, ja/zh character 1-3-grams) + logistic
   regression, C by CV within N (scikit-learn);
 * ``probe`` - L2 logistic regression on the read-position state (penalty by CV);
@@ -43,13 +48,13 @@ import numpy as np
 
 from mrekv.experiment.results import indices_hash
 
-BUDGET_METHODS = ("manual+calib", "mined+calib", "tfidf-lr", "probe", "prior:manual",
-                  "prior:auto", "head", "kpt+calib", "external+calib", "knowledge+calib",
-                  "head:knowledge")
+BUDGET_METHODS = ("manual+calib", "mined+calib", "mined-values+calib", "tfidf-lr", "probe",
+                  "prior:manual", "prior:auto", "head", "kpt+calib", "external+calib",
+                  "knowledge+calib", "head:knowledge")
 #: Methods that use no label at all (their N > 0 cells equal N = 0 by construction).
 LABEL_FREE = ("manual+calib", "kpt+calib", "external+calib", "knowledge+calib")
 #: Methods that cannot run without labels (no N = 0 cell).
-NEEDS_LABELS = ("mined+calib", "tfidf-lr", "probe")
+NEEDS_LABELS = ("mined+calib", "mined-values+calib", "tfidf-lr", "probe")
 #: The knowledge source each knowledge method needs ("any": kpt or external).
 NEEDS_SOURCE = {"kpt+calib": "kpt", "external+calib": "external", "knowledge+calib": "any",
                 "head:knowledge": "any"}
@@ -208,6 +213,8 @@ class DatasetModel:
 
     def has_source(self, method: str) -> bool:
         """Whether the dataset has the knowledge source ``method`` needs."""
+        if method == "mined-values+calib":  # config metadata only, no label is read
+            return bool(self.cfg.word_labels == "gold")
         need = NEEDS_SOURCE.get(method)
         return need is None or (bool(self.knowledge) if need == "any" else need in self.knowledge)
 
@@ -253,8 +260,12 @@ class DatasetModel:
             word_scores(calib, self.weight, self.bias, verbalizer)))
         return verbalizer
 
-    def mined(self, ids: Sequence[int]) -> tuple[Any, int]:
-        """WLI-KV from the word labels of the sample only, and how many classes fell back."""
+    def mined(self, ids: Sequence[int], *, by_value: bool = False) -> tuple[Any, int]:
+        """WLI-KV from the word labels of the sample only, and how many classes fell back.
+
+        ``by_value``: each word label counts for the class its value names (a value that
+        is no class, e.g. ``neutral``, is dropped), not for its sentence's class.
+        """
         from mrekv.experiment.datasets import needs_built_word_labels, with_built_word_labels
         from mrekv.experiment.lm_cells import build_verbalizer
         from mrekv.verbalizer.label_words import LabelWords
@@ -263,7 +274,11 @@ class DatasetModel:
         if self._examples is None:
             self._examples = self.data.prepared.corpus.to_examples()
         examples = [self._examples[i] for i in ids]
-        if needs_built_word_labels(self.cfg, examples):
+        if by_value:
+            examples = [dataclasses.replace(e, text_label=value, word_labels=((value, span),))
+                        for e in examples for value, span in e.word_labels
+                        if value in self.classes]
+        elif needs_built_word_labels(self.cfg, examples):
             examples = with_built_word_labels(examples, self.cfg, self.lang)
         mined = mine_label_words(examples, "frequency", self.top_k, classes=self.classes,
                                  lang=self.lang)
@@ -295,8 +310,8 @@ def run_cell(dm: DatasetModel, method: str, ids: list[int], seed: int) -> dict[s
     if method == "manual+calib":
         proba = _softmax(dm.class_scores(dm.calibrated(dm.manual_verbalizer()),
                                          dm.states(test_ids)))
-    elif method == "mined+calib":
-        verbalizer, filled = dm.mined(ids)
+    elif method in ("mined+calib", "mined-values+calib"):
+        verbalizer, filled = dm.mined(ids, by_value=method == "mined-values+calib")
         info["classes_filled_from_manual"] = filled
         proba = _softmax(dm.class_scores(dm.calibrated(verbalizer), dm.states(test_ids)))
     elif method in ("kpt+calib", "external+calib", "knowledge+calib"):

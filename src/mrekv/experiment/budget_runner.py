@@ -45,6 +45,15 @@ def expected_calibration_error(proba: np.ndarray, y: np.ndarray, bins: int = 10)
     return float(total)
 
 
+def reliability_bins(proba: np.ndarray, y: np.ndarray, bins: int = 10) -> list[list[float]]:
+    """Per equal-width confidence bin ``[texts, correct, sum of confidences]`` (summable
+    over cells, so the report draws reliability diagrams from the results alone)."""
+    conf, pred = proba.max(1), proba.argmax(1)
+    index = np.minimum((conf * bins).astype(int), bins - 1)
+    return [[int((index == b).sum()), int(((index == b) & (pred == y)).sum()),
+             round(float(conf[index == b].sum()), 4)] for b in range(bins)]
+
+
 def run_budget_sweep(
     config: str | Path, output: str | Path | None = None, *,
     budgets: Sequence[int] | None = None, seeds: Sequence[int] | None = None,
@@ -140,6 +149,7 @@ def run_budget_sweep(
                                 "macro_f1": metrics["macro_f1"],
                                 "accuracy": metrics["accuracy"],
                                 "ece": round(expected_calibration_error(result["proba"], gold), 5),
+                                "reliability": reliability_bins(result["proba"], gold),
                                 "chosen": result["info"],
                                 "pred": encode_predictions(pred),
                                 "timings": {"lm_pass_s": round(cache.seconds - lm_before, 3),

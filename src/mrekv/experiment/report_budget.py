@@ -1,8 +1,11 @@
-"""Report of the equal-budget sweep, rebuilt from its results file alone.
+"""Report of the equal-budget sweep, rebuilt from its results files alone.
 
 Per (dataset, model): macro-F1 vs budget N per method (mean over seeds with a
-bootstrap interval), a picture of those curves, and paired differences of the
-prior head (``prior:auto``) to the best same-budget baseline. Intervals are a
+bootstrap interval), a picture of those curves, and paired differences of
+mrekv's default frozen head (``head``) to the best same-budget baseline; the
+knowledge sources at N = 0 against manual words; the trained baselines
+(fine-tuning, full prompt-tuning, SetFit, in-context learning: fewer cells, their
+own files) against the head on their seeds; and reliability diagrams. Intervals are a
 paired bootstrap that resamples seeds and test texts together (the same
 resample for both methods); a unit is a (dataset, model, N), and a difference
 whose 95% interval contains 0 is a tie. Cells whose methods did not share the
@@ -22,9 +25,17 @@ from mrekv.experiment.budget import decode_predictions
 from mrekv.experiment.results import read_results
 
 BASELINES = ("manual+calib", "mined+calib", "tfidf-lr", "probe")
-HEAD = "prior:auto"
-#: Every method's column, in order (``prior:manual``: the head without the probe candidate).
+HEAD = "head"
+#: The main table's columns (``prior:manual``: the head without the n-gram expert).
 COLUMNS = (*BASELINES, "prior:manual", HEAD)
+#: Knowledge sources at N = 0 (no label of the dataset), compared with manual words.
+KNOWLEDGE = ("manual+calib", "kpt+calib", "external+calib", "knowledge+calib")
+#: Trained baselines (their own results files, fewer seeds), compared with the head.
+TRAINED = ("finetune", "prompt-full", "setfit", "icl", "icl+calib")
+#: The MRE control: words mined by word-label value vs by the copied sentence class vs none.
+MRE_CONTROL = ("manual+calib", "mined+calib", "mined-values+calib")
+#: Methods drawn in the reliability diagram.
+RELIABILITY = ("manual+calib", "head", "knowledge+calib")
 BOOTSTRAP = 1000
 
 
@@ -79,8 +90,16 @@ def _units(rows: list[dict[str, Any]]) -> tuple[dict[Any, Any], dict[Any, dict[s
     return tests, cells
 
 
-def summarise(rows: list[dict[str, Any]], seed: int = 0) -> list[dict[str, Any]]:
-    """One row per (dataset, model, N, method): mean, interval, and the head's paired gap.
+def summarise(rows: list[dict[str, Any]], seed: int = 0, *,
+              methods: Sequence[str] | None = COLUMNS, head: str = HEAD,
+              baselines: Sequence[str] = BASELINES,
+              budgets: Sequence[int] | None = None) -> list[dict[str, Any]]:
+    """One row per (dataset, model, N, method): mean, interval, and ``head``'s paired gap
+    to the best of ``baselines`` on the seeds every listed method has.
+
+    Args:
+        methods: the methods compared (None: every method of the rows).
+        budgets: only these N (None: all).
 
     The zero-shot manual cell (N = 0) is the ``manual+calib`` value at every N.
     """
@@ -88,28 +107,33 @@ def summarise(rows: list[dict[str, Any]], seed: int = 0) -> list[dict[str, Any]]
     rng = np.random.default_rng(seed)
     tests, cells = _units(rows)
     out = []
-    for (dataset, model, n), methods in sorted(cells.items(), key=lambda kv: (kv[0][0],
-                                                                              kv[0][1], kv[0][2])):
+    for (dataset, model, n), found in sorted(cells.items(), key=lambda kv: (kv[0][0],
+                                                                            kv[0][1], kv[0][2])):
+        if budgets is not None and n not in budgets:
+            continue
+        by_method = {m: v for m, v in found.items() if methods is None or m in methods}
+        if head not in by_method or len(by_method) < 2:
+            continue
         test = tests[(dataset, model)]
         gold = decode_predictions(test["gold"])
-        common = sorted(set.intersection(*(set(v) for v in methods.values())))
-        if not common or HEAD not in methods:  # an unfinished unit (the run was stopped)
+        common = sorted(set.intersection(*(set(v) for v in by_method.values())))
+        if not common:  # an unfinished unit (the run was stopped)
             continue
         preds = {m: np.stack([decode_predictions(v[s]["pred"]) for s in common])
-                 for m, v in methods.items()}
+                 for m, v in by_method.items()}
         boot = bootstrap(gold, preds, len(test["classes"]), rng)
         means = {m: float(np.mean([v[s]["macro_f1"] for s in common])) for m, v in
-                 methods.items()}
-        baselines = [m for m in BASELINES if m in means]
-        best = max(baselines, key=lambda m: means[m]) if baselines else None
-        for m in methods:
+                 by_method.items()}
+        present = [m for m in baselines if m in means]
+        best = max(present, key=lambda m: means[m]) if present else None
+        for m in by_method:
             lo, hi = np.percentile(boot[m], [2.5, 97.5])
             row = {"dataset": dataset, "lang": test["lang"], "model": model, "budget": n,
                    "method": m, "seeds": len(common), "n_test": test["n_test"],
                    "macro_f1": means[m], "lo": float(lo), "hi": float(hi),
-                   "ece": float(np.mean([v["ece"] for v in methods[m].values()])),
+                   "ece": float(np.mean([v["ece"] for v in by_method[m].values()])),
                    "best_baseline": best}
-            if m == HEAD and best is not None:
+            if m == head and best is not None:
                 diff = boot[m] - boot[best]
                 row["diff"] = means[m] - means[best]
                 row["diff_lo"], row["diff_hi"] = (float(x) for x in
@@ -118,11 +142,12 @@ def summarise(rows: list[dict[str, Any]], seed: int = 0) -> list[dict[str, Any]]
     return out
 
 
-def win_table(summary: Sequence[dict[str, Any]]) -> dict[str, int]:
-    """Units (dataset, model, N) where the head is above / tied with / below the best baseline."""
+def win_table(summary: Sequence[dict[str, Any]], zero: bool = False) -> dict[str, int]:
+    """Units (dataset, model, N) where the head is above / tied with / below the best baseline
+    (N > 0 only, unless ``zero``: then the N = 0 units too)."""
     counts = {"wins": 0, "ties": 0, "losses": 0}
     for r in summary:
-        if "diff" in r and r["budget"] > 0:
+        if "diff" in r and (r["budget"] > 0 or zero):
             key = "wins" if r["diff_lo"] > 0 else "losses" if r["diff_hi"] < 0 else "ties"
             counts[key] += 1
     return counts
@@ -132,27 +157,29 @@ def _pct(x: float) -> str:
     return f"{100 * x:.1f}"
 
 
-def markdown(summary: Sequence[dict[str, Any]]) -> str:
-    """The report's tables (macro-F1 %, 95% intervals)."""
-    lines = ["| lang | dataset | model | N | " + " | ".join(
-        f"`{m}`" for m in COLUMNS) + " | head - best baseline [95% CI] |",
-        "|---|---|---|---|" + "---|" * (len(COLUMNS) + 1)]
+def markdown(summary: Sequence[dict[str, Any]], columns: Sequence[str] = COLUMNS,
+             head: str = HEAD, against: str = "the best same-budget baseline") -> str:
+    """A table of ``summary`` (macro-F1 %, 95% intervals) and its win count."""
+    lines = ["| lang | dataset | model | N | seeds | " + " | ".join(
+        f"`{m}`" for m in columns) + f" | `{head}` - best [95% CI] |",
+        "|---|---|---|---|---|" + "---|" * (len(columns) + 1)]
     by_unit: dict[Any, dict[str, dict[str, Any]]] = defaultdict(dict)
     for r in summary:
         by_unit[(r["lang"], r["dataset"], r["model"], r["budget"])][r["method"]] = r
     for (lang, dataset, model, n), ms in sorted(by_unit.items()):
         cells = []
-        for m in COLUMNS:
+        for m in columns:
             got = ms.get(m)
             cells.append("–" if got is None else
                          f"{_pct(got['macro_f1'])} [{_pct(got['lo'])}, {_pct(got['hi'])}]")
-        h = ms.get(HEAD) or {}
+        h = ms.get(head) or {}
         gap = (f"{100 * h['diff']:+.1f} [{100 * h['diff_lo']:+.1f}, {100 * h['diff_hi']:+.1f}] "
                f"vs `{h['best_baseline']}`" if "diff" in h else "–")
-        lines.append(f"| {lang} | {dataset} | `{model}` | {n} | " + " | ".join(cells) +
-                     f" | {gap} |")
-    wins = win_table(summary)
-    lines += ["", f"Units (dataset x model x N > 0): `{HEAD}` above the best same-budget baseline "
+        seeds = max(r["seeds"] for r in ms.values())
+        lines.append(f"| {lang} | {dataset} | `{model}` | {n} | {seeds} | " + " | ".join(cells)
+                     + f" | {gap} |")
+    wins = win_table(summary, zero=all(r["budget"] == 0 for r in summary))
+    lines += ["", f"Units (dataset x model x N): `{head}` above {against} "
               f"in {wins['wins']}, tied (95% interval contains 0) in {wins['ties']}, below in "
               f"{wins['losses']}."]
     return "\n".join(lines)
@@ -171,7 +198,7 @@ def plot(summary: Sequence[dict[str, Any]], folder: Path) -> list[Path]:
     written = []
     for (dataset, model), rows in sorted(groups.items()):
         fig, ax = plt.subplots(figsize=(6, 4))
-        for m, marker in zip(COLUMNS, "osv^xD", strict=True):
+        for m, marker in zip((*COLUMNS, *TRAINED), "osv^xD*P<>h", strict=False):
             pts = sorted((r["budget"], r["macro_f1"], r["lo"], r["hi"]) for r in rows
                          if r["method"] == m)
             if not pts:
@@ -193,22 +220,125 @@ def plot(summary: Sequence[dict[str, Any]], folder: Path) -> list[Path]:
     return written
 
 
-def write_budget_report(results: str | Path, folder: str | Path) -> Path:
-    """Write ``report.md`` and the curves into ``folder``; return the report's path."""
+def reliability(rows: Iterable[dict[str, Any]], methods: Sequence[str] = RELIABILITY,
+                ) -> dict[str, dict[str, Any]]:
+    """Per method, the confidence bins summed over its cells with N > 0 (N = 0 for the
+    label-free ones), their accuracy and confidence per bin, and the pooled ECE."""
+    out: dict[str, dict[str, Any]] = {}
+    for m in methods:
+        bins = [r["reliability"] for r in rows if r.get("kind") == "cell"
+                and r["method"] == m and "reliability" in r]
+        if not bins:
+            continue
+        total = np.asarray(bins, dtype=np.float64).sum(0)  # (bins, 3)
+        n = np.maximum(total[:, 0], 1)
+        acc, conf = total[:, 1] / n, total[:, 2] / n
+        ece = float((total[:, 0] / total[:, 0].sum() * np.abs(acc - conf)).sum())
+        out[m] = {"counts": total[:, 0], "accuracy": acc, "confidence": conf, "ece": ece,
+                  "cells": len(bins)}
+    return out
+
+
+def plot_reliability(stats: dict[str, dict[str, Any]], folder: Path) -> Path | None:
+    """One reliability diagram (accuracy vs confidence per bin) of every method in ``stats``."""
+    if not stats:
+        return None
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5, 5))
+    ax.plot([0, 1], [0, 1], color="grey", linestyle=":", label="perfectly calibrated")
+    for m, st in stats.items():
+        keep = st["counts"] > 0
+        ax.plot(st["confidence"][keep], st["accuracy"][keep], marker="o",
+                label=f"{m} (ECE {100 * st['ece']:.1f})")
+    ax.set_xlabel("confidence (max probability)")
+    ax.set_ylabel("accuracy")
+    ax.legend(fontsize=7, loc="upper left")
+    path = folder / "reliability.png"
+    fig.tight_layout()
+    fig.savefig(path.with_suffix(".tmp.png"))
+    plt.close(fig)
+    path.with_suffix(".tmp.png").replace(path)
+    return path
+
+
+def report_sections(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """The report's summaries: main table, knowledge sources, trained baselines."""
+    return {
+        "main": summarise(rows),
+        "knowledge_zero": summarise(rows, methods=KNOWLEDGE, head="knowledge+calib",
+                                    baselines=("manual+calib",), budgets=(0,)),
+        "knowledge_head": summarise(rows, methods=("head", "head:knowledge"),
+                                    head="head:knowledge", baselines=("head",)),
+        "trained": summarise(rows, methods=("probe", HEAD, *TRAINED), head=HEAD,
+                             baselines=TRAINED),
+        "mre_copied": summarise(rows, methods=MRE_CONTROL, head="mined-values+calib",
+                                baselines=("mined+calib",)),
+        "mre_none": summarise(rows, methods=MRE_CONTROL, head="mined-values+calib",
+                              baselines=("manual+calib",)),
+    }
+
+
+def write_budget_report(results: str | Path | Sequence[str | Path], folder: str | Path) -> Path:
+    """Write ``report.md``, the curves and the reliability diagram into ``folder``; return the
+    report's path. ``results``: the sweep's file, or several (the trained baselines' files)."""
     from mrekv._io import atomic_write_text
 
-    rows = read_results(results)
-    summary = summarise(rows)
+    paths = [Path(results)] if isinstance(results, (str, Path)) else [Path(p) for p in results]
+    rows = [r for p in paths for r in read_results(p)]
+    parts = report_sections(rows)
     out = Path(folder)
     out.mkdir(parents=True, exist_ok=True)
-    pictures = plot(summary, out)
+    pictures = plot([*parts["main"], *(r for r in parts["trained"] if r["method"] in TRAINED)],
+                    out)
+    stats = reliability(rows)
+    diagram = plot_reliability(stats, out)
+    names = ", ".join(f"`{p.name}`" for p in paths)
     text = ["# Equal-budget sweep", "",
-            f"From `{Path(results).name}` alone. Macro-F1 (%), mean over seeds, with a 95% "
+            f"From {names} alone. Macro-F1 (%), mean over seeds, with a 95% "
             "paired bootstrap interval over seeds and test texts. Every method of a "
             "(dataset, N, seed) saw the same N labelled texts (checked by sample hash) and "
-            "the same unlabelled calibration texts; N = 0 cells use no label.", "",
-            markdown(summary), ""]
+            "the same unlabelled calibration texts; N = 0 cells use no label. `head` is "
+            "mrekv's default frozen head (the manual verbalizer as the prior of a head on the "
+            "read-position state, pooled with an n-gram expert, every choice by CV within N).",
+            "", markdown(parts["main"]), ""]
     text += [f"![{p.stem}]({p.name})" for p in pictures]
+    if parts["knowledge_zero"]:
+        text += ["", "## Knowledge sources without labels (N = 0)", "",
+                 "Label words from outside the dataset: a KPT file (`kpt`), words mined from "
+                 "another labelled corpus of the task (`external`), and both with the manual "
+                 "words (`knowledge`), each calibrated on the same unlabelled texts.", "",
+                 markdown(parts["knowledge_zero"], KNOWLEDGE, "knowledge+calib",
+                          "calibrated manual words")]
+    if parts["knowledge_head"]:
+        text += ["", "### The head centred on the knowledge verbalizer", "",
+                 markdown(parts["knowledge_head"], ("head", "head:knowledge"),
+                          "head:knowledge", "`head` (centred on manual words)")]
+    if parts["trained"]:
+        text += ["", "## Trained baselines (fewer cells: their seeds only)", "",
+                 "Fine-tuning, full prompt-tuning, SetFit and in-context learning on the same "
+                 "samples and test texts, paired with the head on the seeds they ran.", "",
+                 markdown(parts["trained"], ("probe", HEAD, *TRAINED), HEAD,
+                          "the best trained baseline")]
+    if parts["mre_copied"]:
+        text += ["", "## The MRE control: do word-label values help?", "",
+                 "At the same N, label words mined from the gold word labels of the N texts "
+                 "(i) crediting each word to the class its value names (aspect polarity, entity "
+                 "type: `mined-values+calib`), (ii) crediting it to its sentence's class (what "
+                 "SCPOS copies: `mined+calib`), (iii) no mined words (`manual+calib`).", "",
+                 "(i) - (ii):", "",
+                 markdown(parts["mre_copied"], MRE_CONTROL, "mined-values+calib",
+                          "`mined+calib`"), "", "(i) - (iii):", "",
+                 markdown(parts["mre_none"], MRE_CONTROL, "mined-values+calib",
+                          "`manual+calib`")]
+    if diagram is not None:
+        text += ["", "## Calibration", "",
+                 "Confidence bins summed over every cell that records them (" + ", ".join(
+                     f"`{m}`: {st['cells']} cells, pooled ECE {100 * st['ece']:.1f}"
+                     for m, st in stats.items()) + ").", "", f"![reliability]({diagram.name})"]
     report = out / "report.md"
     atomic_write_text(report, "\n".join(text) + "\n")
     return report
