@@ -36,7 +36,17 @@ def test_predictions_round_trip():
     assert (decode_predictions(encode_predictions(pred)) == pred).all()
 
 
-def _config(tmp_path: Path) -> Path:
+SAMPLE = f"""
+name = "en-sample"
+source = "mmm"
+lang = "en"
+train = "{ROOT}/data/samples/en-scpos-adj-n.train.jsonl"
+test = "{ROOT}/data/samples/en-scpos-adj-n.test.jsonl"
+"""
+
+
+def _config(tmp_path: Path, dataset: str = SAMPLE, min_count: int | None = None) -> Path:
+    mining = "" if min_count is None else f"min_count = {min_count}"
     text = f"""
 name = "budget-test"
 output = "b.jsonl"
@@ -48,12 +58,9 @@ max_length = 64
 calibration_size = 8
 [mining]
 top_k = 20
+{mining}
 [[datasets]]
-name = "en-sample"
-source = "mmm"
-lang = "en"
-train = "{ROOT}/data/samples/en-scpos-adj-n.train.jsonl"
-test = "{ROOT}/data/samples/en-scpos-adj-n.test.jsonl"
+{dataset.strip()}
 manual = {{ negative = ["bad"], positive = ["good"] }}
 """
     path = tmp_path / "budget.toml"
@@ -223,26 +230,12 @@ methods = ["manual+calib", "head"]
 def test_the_mre_control_mines_each_word_for_the_class_its_value_names(tmp_path):
     from mrekv.experiment.budget_runner import _prepare
 
-    config = tmp_path / "absa.toml"
-    config.write_text("""
-name = "budget-absa"
-output = "b.jsonl"
-methods = ["lm:manual"]
-[model]
-ids = ["tiny-causal"]
-[training]
-max_length = 64
-calibration_size = 8
-[mining]
-top_k = 20
-min_count = 1
-[[datasets]]
+    config = _config(tmp_path, """
 source = "corpus"
 corpus = "semeval14-restaurants"
 word_labels = "gold"
 max_train_pool = 300
-manual = { negative = ["bad"], positive = ["good"] }
-""", "utf-8")
+""", min_count=1)
     dm, ids = _prepare(config, tmp_path / "x.jsonl", budgets=(64,), seed=0, max_test=20)
     assert dm.has_source("mined-values+calib")
     examples = dm.data.prepared.corpus.to_examples()
