@@ -138,6 +138,15 @@ def test_unknown_labels_are_named_with_the_classes(en):
         clf.fit(["a", "b", "c"], ["sports", "cars", "trees"])
 
 
+def test_multi_label_and_missing_labels_are_refused_not_merged_into_classes(en):
+    clf = make(en)
+    with pytest.raises(ValueError, match=r"labels\[1\] is a list.*multi-label"):
+        clf.fit(["a", "b"], ["food", ["food", "sports"]])
+    with pytest.raises(ValueError, match=r"dev_labels\[0\] is None"):
+        clf.fit(["a"], ["food"], dev_texts=["b"], dev_labels=[None])
+    assert clf.classes_ == make(en).classes_  # nothing was set from the refused labels
+
+
 def test_lengths_and_dev_arguments_are_checked(en):
     clf = make(en)
     with pytest.raises(ValueError, match="2 texts but 1 labels"):

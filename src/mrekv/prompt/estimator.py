@@ -195,6 +195,9 @@ class BaseClassifier:
         """
         if len(texts) != len(labels):
             raise ValueError(f"{len(texts)} texts but {len(labels)} labels")
+        _check_single_labels(labels, "labels")
+        if dev_labels is not None:
+            _check_single_labels(dev_labels, "dev_labels")
         if (dev_texts is None) != (dev_labels is None):
             raise ValueError("pass both dev_texts and dev_labels, or neither")
         seed_everything(self.seed)
@@ -300,3 +303,15 @@ class BaseClassifier:
         config, config_path, args = saving.open_saved(folder, cls.kind)
         options = {"device": device, "progress": progress, **cls._keyword_arguments(args)}
         return cls._from_saved(folder, config, config_path, options)
+
+
+def _check_single_labels(labels: Sequence[Any], name: str) -> None:
+    """Refuse multi-label targets and missing labels (never one class per combination)."""
+    for i, y in enumerate(labels):
+        if y is None:
+            raise ValueError(f"{name}[{i}] is None: every text needs a class label")
+        if isinstance(y, (list, tuple, set, frozenset, np.ndarray)):
+            raise ValueError(
+                f"{name}[{i}] is a {type(y).__name__} ({y!r}): multi-label targets are not "
+                "supported; give one class per text, or train one classifier per label "
+                "(one-vs-rest) with binary labels")
