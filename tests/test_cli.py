@@ -106,6 +106,35 @@ def test_train_evaluate_predict_round_trip(tmp_path, capsys):
     assert all(abs(sum(r["proba"].values()) - 1.0) < 1e-5 for r in rows)
 
 
+def test_evaluate_zero_shot_with_label_words_needs_no_training(tmp_path, capsys):
+    import mrekv
+
+    model = tmp_path / "tiny"
+    assert run(capsys, "tiny-model", "--kind", "llama", "--out", model, "--texts",
+               SAMPLES / "en-scpos-adj-n.train.jsonl")[0] == 0
+    kv = tmp_path / "kv.json"
+    assert run(capsys, "mine", "--input", SAMPLES / "en-scpos-adj-n.train.jsonl",
+               "--top-k", "5", "--out", kv)[0] == 0
+    test = SAMPLES / "en-scpos-adj-n.test.jsonl"
+    code, out, _ = run(capsys, "evaluate", "--model", model, "--label-words", kv,
+                       "--lang", "en", "--input", test, "--calibrate", test)
+    metrics = json.loads(out)
+    assert code == 0 and metrics["zero_shot"] and metrics["calibrated"] and metrics["n"] == 20
+    # the same classifier built in Python scores the same
+    records = mrekv.read_mmm(test)
+    clf = mrekv.PromptClassifier(str(model), template=metrics["template"],
+                                 verbalizer=mrekv.read_label_words(kv), lang="en",
+                                 progress=False)
+    clf.calibrate([r.text for r in records])
+    assert clf.score([r.text for r in records], [r.text_label for r in records]) == (
+        metrics["accuracy"])
+    code, _, err = run(capsys, "evaluate", "--model", model, "--model-dir", tmp_path,
+                       "--input", test)
+    assert code != 0 and "not both or neither" in err
+    code, _, err = run(capsys, "evaluate", "--model", model, "--input", test)
+    assert code != 0 and "--label-words" in err
+
+
 # -- causal LMs, GGUF conversion, experiment sharding -----------------------------------
 
 

@@ -18,7 +18,7 @@ from mrekv.cli._inputs import (
     require_nonempty,
 )
 from mrekv.cli._types import device, positive_float, positive_int
-from mrekv.errors import MrekvError
+from mrekv.errors import ConfigError, MrekvError
 from mrekv.models import BACKBONES
 from mrekv.tiny_causal import KINDS as CAUSAL_KINDS
 
@@ -293,6 +293,15 @@ def _saved_classes(model_dir: str) -> list[str] | None:
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from mrekv.metrics import classification_metrics
 
+    if (args.model_dir is None) == (args.model is None):
+        raise ConfigError("give --model-dir (a trained folder) or --model with --label-words "
+                          "(zero-shot), not both or neither")
+    if args.model is not None:
+        return _evaluate_zero_shot(args)
+    for flag in ("label_words", "calibrate", "template"):
+        if getattr(args, flag):
+            raise ConfigError(f"--{flag.replace('_', '-')} goes with --model (zero-shot); a "
+                              "--model-dir folder has its own verbalizer and template")
     texts, labels = read_labelled(args.input)
     require_nonempty(texts, args.input, "labelled records")
     classes = _saved_classes(_model_dir(args.model_dir))
@@ -302,6 +311,30 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     check_labels(labels, list(clf.classes_), f"--input {args.input}",
                  f"the model in {args.model_dir}")
     print_json(classification_metrics(labels, list(clf.predict(texts))))
+    return 0
+
+
+def _evaluate_zero_shot(args: argparse.Namespace) -> int:
+    """``evaluate --model M --label-words F [--calibrate U]``: no training at all."""
+    from mrekv.metrics import classification_metrics
+
+    if not args.label_words:
+        raise ConfigError("zero-shot evaluation scores label words: pass --label-words")
+    check_model_arg(args.model)
+    texts, labels = read_labelled(args.input, args.lang)
+    require_nonempty(texts, args.input, "labelled records")
+    calibration = read_texts(args.calibrate, args.lang) if args.calibrate else None
+    if args.calibrate:
+        require_nonempty(calibration or [], args.calibrate, "texts")
+    label_words = _read_label_words(args)
+    check_labels(labels, label_words.classes, f"--input {args.input}",
+                 f"the label-word file {args.label_words}")
+    clf = _make_classifier(args, label_words)
+    if calibration:
+        clf.calibrate(calibration)
+    metrics = classification_metrics(labels, list(clf.predict(texts)))
+    print_json({**metrics, "zero_shot": True, "calibrated": bool(calibration),
+                "template": clf.template_.text})
     return 0
 
 
@@ -348,8 +381,26 @@ def add_commands(sub: Any) -> None:
     p.add_argument("--out", help="JSON Lines output, written atomically (default: stdout)")
     p.set_defaults(func=cmd_predict)
 
-    p = sub.add_parser("evaluate", help="accuracy and macro-F1 of a saved model on labelled data")
-    p.add_argument("--model-dir", required=True, help="folder written by `mrekv train`")
+    p = sub.add_parser("evaluate", help="accuracy and macro-F1 of a saved model, or of a model "
+                                        "and label words zero-shot, on labelled data")
+    p.add_argument("--model-dir", help="folder written by `mrekv train`")
+    p.add_argument("--model", help="zero-shot instead: a Hub id, folder or .gguf file of a "
+                                   "masked or causal LM (with --label-words)")
+    p.add_argument("--label-words", help="with --model: label-word file (mrekv JSON or KPT)")
+    p.add_argument("--calibrate", help="with --model: unlabeled texts for calibration")
+    p.add_argument("--template", help="with --model: template text with {text} and {mask}")
+    p.add_argument("--aggregate", choices=["first", "mean", "max", "multi-mask", "exact",
+                                           "exact-mean"],
+                   help="with --model: how multi-token label words are scored")
+    p.add_argument("--top-k", type=positive_int, help="with --model: best k words per class")
+    p.add_argument("--backbone", default="auto", choices=["auto", *BACKBONES])
+    p.add_argument("--lang", choices=["en", "ja", "zh"], help="language of the texts")
+    p.add_argument("--max-length", type=positive_int, default=128,
+                   help="tokens kept per text (longer texts are cut)")
+    p.add_argument("--device", type=device, help="cpu, cuda, cuda:1 or mps")
+    p.add_argument("--trust-remote-code", action="store_true")
+    p.set_defaults(train_mode="full", frozen_head="prior", epochs=1, batch_size=8,
+                   learning_rate=2e-5, seed=42)
     p.add_argument("--input", required=True, help="MMM or TSV (label<TAB>text) file whose "
                                                   "labels are classes of the model")
     p.set_defaults(func=cmd_evaluate)
