@@ -143,7 +143,7 @@ en-sample = "amazon"
 
 @pytest.mark.parametrize("method", ["mined+calib", "tfidf-lr", "probe", "prior:manual",
                                     "prior:auto", "manual+calib", "head", "external+calib",
-                                    "knowledge+calib", "head:knowledge"])
+                                    "knowledge+calib", "head:knowledge", "head:auto"])
 def test_no_method_reads_a_label_outside_its_sample(method, tmp_path):
     from mrekv.experiment.budget import DatasetModel
     from mrekv.experiment.budget_runner import _prepare

@@ -61,6 +61,28 @@ def test_cv_prefers_a_good_prior_and_drops_a_useless_one():
     assert head.choice_.prior == "good" and head.choice_.folds == 5
 
 
+def test_a_prior_built_from_labels_is_rebuilt_on_each_training_part():
+    z, y = _data(n=40)
+    calls = []
+
+    def from_labels(rows):
+        """A prior that memorises the labels of its rows: perfect there, nothing elsewhere."""
+        calls.append(set(rows.tolist()))
+        prior = np.zeros((len(y), 2))
+        prior[rows, y[rows]] = 20.0
+        return prior
+
+    honest = np.stack([-z[:, 0], z[:, 0]], 1) * 4
+    head = PriorHead().fit(z, y, {"memorised": from_labels, "honest": honest}, 2)
+    folds = cv_folds(y, seed=0)
+    assert calls == [set(tr.tolist()) for tr, _ in folds]  # never its held-out part
+    # scored on held-out texts only, memorising the labels is worthless: CV sees it
+    assert head.choice_.prior == "honest"
+    chosen = PriorHead().fit(z, y, {"memorised": from_labels}, 2)
+    assert calls[-1] == set(range(len(y)))  # the final fit builds it from every text
+    assert chosen.choice_.prior == "memorised"
+
+
 def test_zero_texts_give_the_prior_and_probe_needs_texts():
     z = np.zeros((0, 4))
     head = PriorHead().fit(z, np.zeros(0, int), {"m": np.zeros((0, 3))}, 3,

@@ -33,7 +33,10 @@ Methods (all from one cached LM pass per text, :mod:`mrekv.prompt.read_states`):
   dataset, skipped where the dataset has no such source): ``kpt+calib`` (the KPT
   file), ``external+calib`` (words mined from another labelled corpus of the task),
   ``knowledge+calib`` (manual, KPT and external words together) and
-  ``head:knowledge`` (``head`` centred on the ``knowledge+calib`` verbalizer).
+  ``head:knowledge`` (``head`` centred on the ``knowledge+calib`` verbalizer);
+* ``head:auto`` - ``head`` whose prior CV chooses among the manual words and words
+  mined from the N texts, the mined prior rebuilt on every fold's training part (the
+  held-out fold never chose its words).
 """
 
 from __future__ import annotations
@@ -50,7 +53,7 @@ from mrekv.experiment.results import indices_hash
 
 BUDGET_METHODS = ("manual+calib", "mined+calib", "mined-values+calib", "tfidf-lr", "probe",
                   "prior:manual", "prior:auto", "head", "kpt+calib", "external+calib",
-                  "knowledge+calib", "head:knowledge")
+                  "knowledge+calib", "head:knowledge", "head:auto")
 #: Methods that use no label at all (their N > 0 cells equal N = 0 by construction).
 LABEL_FREE = ("manual+calib", "kpt+calib", "external+calib", "knowledge+calib")
 #: Methods that cannot run without labels (no N = 0 cell).
@@ -317,7 +320,7 @@ def run_cell(dm: DatasetModel, method: str, ids: list[int], seed: int) -> dict[s
     elif method in ("kpt+calib", "external+calib", "knowledge+calib"):
         proba = _softmax(dm.class_scores(dm.calibrated(dm.knowledge_verbalizer(method)),
                                          dm.states(test_ids)))
-    elif method in ("head", "head:knowledge"):
+    elif method in ("head", "head:knowledge", "head:auto"):
         proba, info = _pooled_head(dm, method, ids, y, seed)
     elif method == "tfidf-lr":
         proba, info = _tfidf_lr(dm.data.texts(ids), y, dm.data.texts(test_ids), dm.lang, seed,
@@ -357,17 +360,26 @@ def _pooled_head(dm: DatasetModel, method: str, ids: list[int], y: np.ndarray,
     from mrekv.prompt.ngram_expert import fit_pooled, log_softmax
     from mrekv.prompt.prior_head import PriorHead
 
-    verbalizer = dm.calibrated(dm.manual_verbalizer() if method == "head"
+    verbalizer = dm.calibrated(dm.manual_verbalizer() if method != "head:knowledge"
                                else dm.knowledge_verbalizer(method))
     states = dm.states(ids) if ids else np.zeros((0, dm.weight.shape[1] + 1))
+    priors: dict[str, Any] = {"prior": dm.class_scores(verbalizer, states)}
+    if method == "head:auto" and ids:
+        def mined_prior(rows: np.ndarray) -> np.ndarray:  # words from these rows' labels only
+            words, _ = dm.mined([ids[i] for i in rows])
+            return dm.class_scores(dm.calibrated(words), states)
+
+        priors["mined"] = mined_prior
     head = PriorHead(seed=seed).fit(
-        states[:, :-1], y, {"prior": dm.class_scores(verbalizer, states)}, len(dm.classes),
+        states[:, :-1], y, priors, len(dm.classes),
         unlabeled_states=dm.states(dm.data.calibration_ids)[:, :-1], default_prior="prior")
+    assert head.choice_ is not None
+    if head.choice_.prior == "mined":
+        verbalizer = dm.calibrated(dm.mined(ids)[0])
     pooling = fit_pooled(head, dm.data.texts(ids), y, len(dm.classes), dm.lang)
     test_states = dm.states(dm.data.test_ids)
     logits = head.decision_function(test_states[:, :-1],
                                     dm.class_scores(verbalizer, test_states))
     if pooling.expert is not None:
         logits = logits + pooling.beta * pooling.expert.log_proba(dm.data.texts(dm.data.test_ids))
-    assert head.choice_ is not None
     return np.exp(log_softmax(logits)), {**head.choice_.to_dict(), "ngram": pooling.info}

@@ -31,7 +31,7 @@ small full-batch L-BFGS in torch (float64; N <= a few thousand, H <= 1024).
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -178,7 +178,8 @@ class PriorHead:
 
     def fit(
         self, states: np.ndarray, labels: Sequence[int] | np.ndarray,
-        priors: Mapping[str, np.ndarray | None], n_classes: int, *,
+        priors: Mapping[str, np.ndarray | None | Callable[[np.ndarray], np.ndarray]],
+        n_classes: int, *,
         unlabeled_states: np.ndarray | None = None,
         default_prior: str | None = None,
     ) -> PriorHead:
@@ -188,7 +189,10 @@ class PriorHead:
             states: ``(n, H)`` read-position states of the labelled texts.
             labels: ``(n,)`` class indices.
             priors: name -> ``(n, C)`` prior class log-scores of the same texts (None: no
-                prior, a probe). Offer several to let CV choose among them.
+                prior, a probe), or a function of the training rows that returns them for
+                all n texts - a prior built from labels (words mined from the texts) is
+                rebuilt on each fold's training part, so CV never scores it on the labels
+                that chose it. Offer several to let CV choose among them.
             n_classes: C.
             unlabeled_states: more states for the standardisation statistics only.
             default_prior: kept (with ``lam = inf``) when CV is impossible (default: the
@@ -205,6 +209,10 @@ class PriorHead:
         self.mean_, self.std_ = standardiser(pool)
         z = (states - self.mean_) / self.std_
         folds = cv_folds(y, self.seed, self.max_folds)
+        fold_priors: dict[tuple[str, int], np.ndarray | None] = {}
+        for name, prior in priors.items():
+            for i, (tr, _) in enumerate(folds):
+                fold_priors[(name, i)] = prior(tr) if callable(prior) else prior
         candidates = [(name, lam) for name, prior in priors.items()
                       for lam in self.penalties if not (prior is None and math.isinf(lam))]
         if not candidates:
@@ -213,9 +221,9 @@ class PriorHead:
         self.oof_logits_ = None
         if folds:
             for name, lam in candidates:
-                offset = priors[name]
                 losses, oof = [], np.zeros((len(y), n_classes))
-                for tr, te in folds:
+                for i, (tr, te) in enumerate(folds):
+                    offset = fold_priors[(name, i)]
                     w, b, a = fit_offset_logistic(z[tr], y[tr], _rows(offset, tr), lam, n_classes)
                     oof[te] = head_logits(z[te], _rows(offset, te), w, b, a)
                     losses.append(_log_loss(oof[te], y[te]))
@@ -228,7 +236,8 @@ class PriorHead:
             lam = math.inf if priors[fallback] is not None else min(self.penalties)
             best = (math.nan, fallback, lam)
         loss, name, lam = best
-        offset = priors[name]
+        chosen = priors[name]
+        offset = chosen(np.arange(len(y))) if callable(chosen) else chosen
         if len(y):
             self.coef_, self.intercept_, self.prior_scale_ = fit_offset_logistic(
                 z, y, offset, lam, n_classes)
