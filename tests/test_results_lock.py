@@ -132,3 +132,27 @@ def test_results_lines_follow_the_umask(tmp_path):
         os.umask(old)
     assert stat.S_IMODE((tmp_path / "r.jsonl").stat().st_mode) == 0o640
     assert json.loads((tmp_path / "r.jsonl").read_text()) == {"a": 1}
+
+
+def test_a_symlink_or_hard_link_to_a_locked_file_meets_the_same_lock(tmp_path):
+    out = tmp_path / "r.jsonl"
+    append_line(out, {"cell_key": "a"})
+    (tmp_path / "alias.jsonl").symlink_to(out)
+    os.link(out, tmp_path / "hard.jsonl")
+    proc = subprocess.Popen([sys.executable, "-c", _HOLD, str(out)], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "locked"
+        with pytest.raises(ResultsLockedError, match=rf"pid {proc.pid}"):
+            with results_lock(tmp_path / "alias.jsonl"):
+                pass
+        with pytest.raises(ResultsLockedError, match="hard link"):
+            with results_lock(tmp_path / "hard.jsonl"):
+                pass
+    finally:
+        assert proc.stdin is not None
+        proc.stdin.close()
+        proc.wait(timeout=30)
+    with results_lock(tmp_path / "hard.jsonl"):  # free again once the writer is done
+        pass
+    assert read_results(tmp_path / "hard.jsonl") == [{"cell_key": "a"}]

@@ -49,8 +49,9 @@ def indices_hash(indices: tuple[int, ...] | list[int]) -> str:
 
 
 def lock_path(path: str | Path) -> Path:
-    """The lock file of results file ``path``: ``<name>.lock`` beside it."""
-    target = Path(path)
+    """The lock file of results file ``path``: ``<name>.lock`` beside the file it names
+    (symbolic links resolved, so every name of one file shares its lock)."""
+    target = Path(path).resolve()
     return target.with_name(target.name + ".lock")
 
 
@@ -58,9 +59,11 @@ def lock_path(path: str | Path) -> Path:
 def results_lock(path: str | Path) -> Iterator[Path]:
     """Hold the single-writer lock of results file ``path`` for the ``with`` block.
 
-    An advisory ``flock`` on ``<name>.lock``, which holds the writer's pid and is
-    removed on exit. The kernel drops the lock when its process dies, so a killed
-    run never leaves a stale lock behind. Readers take no lock.
+    An advisory ``flock`` on ``<name>.lock`` beside the resolved file, which holds
+    the writer's pid and is removed on exit, and, when the results file exists, on
+    the file itself (its inode: a hard link under another name meets the same lock).
+    The kernel drops the locks when their process dies, so a killed run never leaves
+    a stale lock behind. Readers take no lock.
 
     Raises:
         ResultsLockedError: another process holds it (the message names the file
@@ -91,11 +94,24 @@ def results_lock(path: str | Path) -> Iterator[Path]:
         if current:
             break
         os.close(fd)
+    data_fd = None
+    target = Path(path).resolve()
     try:
+        if target.is_file():
+            data_fd = os.open(target, os.O_RDONLY)
+            try:
+                fcntl.flock(data_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise ResultsLockedError(
+                    f"{path}: another process is writing this results file under another "
+                    "name (a hard link); wait for it to finish or write to another file"
+                ) from None
         os.ftruncate(fd, 0)
         os.write(fd, f"{os.getpid()}\n".encode("ascii"))
         yield lock
     finally:
+        if data_fd is not None:
+            os.close(data_fd)
         try:
             os.unlink(lock)  # while still holding it: see the inode check above
         except FileNotFoundError:
