@@ -159,6 +159,18 @@ def test_corrupted_folders_are_rejected_naming_the_file(copy, name):
         PromptClassifier.from_pretrained(copy, progress=False, device="cpu")
 
 
+def test_weights_holding_nan_are_rejected_naming_the_tensor(copy):
+    from safetensors.torch import load_file, save_file
+
+    weights = load_file(copy / "model.safetensors")
+    name = next(k for k, v in weights.items() if v.is_floating_point() and v.numel() > 1)
+    weights[name] = weights[name].clone()
+    weights[name].view(-1)[0] = float("nan")
+    save_file(weights, copy / "model.safetensors", metadata={"format": "pt"})
+    with pytest.raises(SaveFormatError, match=r"weight '.*' holds NaN or inf"):
+        PromptClassifier.from_pretrained(copy, progress=False, device="cpu")
+
+
 def test_verbalizer_state_that_does_not_fit_is_rejected(copy):
     import torch
     from safetensors.torch import save_file

@@ -305,7 +305,18 @@ def load_saved_model(folder: Path, auto_class: Any) -> tuple[Any, Any]:
             f"{folder / 'config.json'} ({'; '.join(problems)})"
         )
     _check_special_tokens(folder, tokenizer, model)
+    _check_finite(folder, model)
     return tokenizer, model
+
+
+def _check_finite(folder: Path, model: Any) -> None:
+    """Every floating weight is finite (a NaN predicts one class everywhere, silently)."""
+    import torch
+
+    for name, tensor in model.state_dict().items():
+        if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
+            raise SaveFormatError(f"{folder}: weight {name!r} holds NaN or inf values; the "
+                                  "folder is corrupted (save the model again)")
 
 
 def _check_special_tokens(folder: Path, tokenizer: Any, model: Any) -> None:
