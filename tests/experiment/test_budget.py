@@ -250,3 +250,17 @@ max_train_pool = 300
     assert copied.label_words.as_lists() != by_value.label_words.as_lists()
     out = run_cell(dm, "mined-values+calib", ids, 0)
     assert out["proba"].shape == (20, 2)
+
+
+def test_win_tables_count_finished_units_and_mark_ties_by_the_interval():
+    from mrekv.experiment.report_budget import win_table
+
+    def row(n, lo, hi, seeds=5):
+        return {"budget": n, "seeds": seeds, "diff": (lo + hi) / 2, "diff_lo": lo,
+                "diff_hi": hi}
+
+    summary = [row(16, 0.01, 0.05), row(64, -0.02, 0.03), row(256, -0.05, -0.01),
+               row(256, 0.02, 0.04, seeds=2), row(0, 0.1, 0.2)]
+    assert win_table(summary, min_seeds=5) == {"wins": 1, "ties": 1, "losses": 1}
+    assert win_table(summary) == {"wins": 2, "ties": 1, "losses": 1}
+    assert win_table(summary, zero=True, min_seeds=5)["wins"] == 2

@@ -37,6 +37,8 @@ MRE_CONTROL = ("manual+calib", "mined+calib", "mined-values+calib")
 #: Methods drawn in the reliability diagram.
 RELIABILITY = ("manual+calib", "head", "knowledge+calib")
 BOOTSTRAP = 1000
+#: Units with fewer seeds are shown (marked) but not counted in the main win table.
+MIN_SEEDS = 5
 
 
 def check_shared_samples(cells: Iterable[dict[str, Any]]) -> None:
@@ -142,12 +144,14 @@ def summarise(rows: list[dict[str, Any]], seed: int = 0, *,
     return out
 
 
-def win_table(summary: Sequence[dict[str, Any]], zero: bool = False) -> dict[str, int]:
+def win_table(summary: Sequence[dict[str, Any]], zero: bool = False,
+              min_seeds: int = 1) -> dict[str, int]:
     """Units (dataset, model, N) where the head is above / tied with / below the best baseline
-    (N > 0 only, unless ``zero``: then the N = 0 units too)."""
+    (N > 0 only, unless ``zero``: then the N = 0 units too; units with fewer than
+    ``min_seeds`` seeds are not counted)."""
     counts = {"wins": 0, "ties": 0, "losses": 0}
     for r in summary:
-        if "diff" in r and (r["budget"] > 0 or zero):
+        if "diff" in r and (r["budget"] > 0 or zero) and r["seeds"] >= min_seeds:
             key = "wins" if r["diff_lo"] > 0 else "losses" if r["diff_hi"] < 0 else "ties"
             counts[key] += 1
     return counts
@@ -158,7 +162,8 @@ def _pct(x: float) -> str:
 
 
 def markdown(summary: Sequence[dict[str, Any]], columns: Sequence[str] = COLUMNS,
-             head: str = HEAD, against: str = "the best same-budget baseline") -> str:
+             head: str = HEAD, against: str = "the best same-budget baseline",
+             min_seeds: int = MIN_SEEDS) -> str:
     """A table of ``summary`` (macro-F1 %, 95% intervals) and its win count."""
     lines = ["| lang | dataset | model | N | seeds | " + " | ".join(
         f"`{m}`" for m in columns) + f" | `{head}` - best [95% CI] |",
@@ -178,10 +183,14 @@ def markdown(summary: Sequence[dict[str, Any]], columns: Sequence[str] = COLUMNS
         seeds = max(r["seeds"] for r in ms.values())
         lines.append(f"| {lang} | {dataset} | `{model}` | {n} | {seeds} | " + " | ".join(cells)
                      + f" | {gap} |")
-    wins = win_table(summary, zero=all(r["budget"] == 0 for r in summary))
-    lines += ["", f"Units (dataset x model x N): `{head}` above {against} "
+    wins = win_table(summary, zero=all(r["budget"] == 0 for r in summary), min_seeds=min_seeds)
+    short = len({(r["dataset"], r["model"], r["budget"]) for r in summary
+                 if r["seeds"] < min_seeds and "diff" in r})
+    lines += ["", f"Units (dataset x model x N{' > 0' if any(r['budget'] for r in summary) else ''}"
+              f", >= {min_seeds} seeds): `{head}` above {against} "
               f"in {wins['wins']}, tied (95% interval contains 0) in {wins['ties']}, below in "
-              f"{wins['losses']}."]
+              f"{wins['losses']}" + (f"; {short} unfinished units (fewer seeds) not counted."
+                                     if short else ".")]
     return "\n".join(lines)
 
 
@@ -273,6 +282,8 @@ def report_sections(rows: list[dict[str, Any]]) -> dict[str, Any]:
                                     baselines=("manual+calib",), budgets=(0,)),
         "knowledge_head": summarise(rows, methods=("head", "head:knowledge"),
                                     head="head:knowledge", baselines=("head",)),
+        "auto_head": summarise(rows, methods=("head", "head:auto"), head="head:auto",
+                               baselines=("head",)),
         "trained": summarise(rows, methods=("probe", HEAD, *TRAINED), head=HEAD,
                              baselines=TRAINED),
         "mre_copied": summarise(rows, methods=MRE_CONTROL, head="mined-values+calib",
@@ -317,12 +328,19 @@ def write_budget_report(results: str | Path | Sequence[str | Path], folder: str 
         text += ["", "### The head centred on the knowledge verbalizer", "",
                  markdown(parts["knowledge_head"], ("head", "head:knowledge"),
                           "head:knowledge", "`head` (centred on manual words)")]
+    if parts["auto_head"]:
+        text += ["", "### Words mined from the N texts as the head's prior", "",
+                 "`head:auto`: cross-validation chooses the prior between the manual words and "
+                 "words mined from the N texts, the mined words rebuilt on every fold's "
+                 "training part.", "",
+                 markdown(parts["auto_head"], ("head", "head:auto"), "head:auto",
+                          "`head` (centred on manual words)")]
     if parts["trained"]:
         text += ["", "## Trained baselines (fewer cells: their seeds only)", "",
                  "Fine-tuning, full prompt-tuning, SetFit and in-context learning on the same "
                  "samples and test texts, paired with the head on the seeds they ran.", "",
                  markdown(parts["trained"], ("probe", HEAD, *TRAINED), HEAD,
-                          "the best trained baseline")]
+                          "the best trained baseline", min_seeds=1)]
     if parts["mre_copied"]:
         text += ["", "## The MRE control: do word-label values help?", "",
                  "At the same N, label words mined from the gold word labels of the N texts "
