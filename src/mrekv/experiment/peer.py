@@ -66,6 +66,54 @@ def _quiet() -> Iterator[None]:
             module.enable_progress_bar()
 
 
+def _require_setfit() -> None:
+    """Raise MissingDependencyError (with the install hint) when setfit cannot be imported."""
+    try:
+        import datasets  # noqa: F401
+        import setfit  # noqa: F401
+    except ImportError:
+        raise MissingDependencyError(
+            "the peer:setfit baseline needs the package 'setfit' (an evaluation dependency, "
+            f"not one of mrekv's): {SETFIT_INSTALL}"
+        ) from None
+
+
+def fit_setfit(texts: list[str], labels: list[int], seed: int,
+               exp: ExperimentConfig) -> tuple[Any, int, dict[str, float]]:
+    """SetFit (``exp.setfit`` settings) trained on ``texts`` with class indices ``labels``.
+
+    Returns:
+        ``(model, trained_steps, timings)``: the fitted ``SetFitModel``, its body's step
+        count and ``{"load_s", "fit_s"}``.
+
+    Raises:
+        MissingDependencyError: ``setfit`` is not installed (says how to install it).
+    """
+    _require_setfit()
+    from datasets import Dataset
+    from setfit import SetFitModel, Trainer, TrainingArguments
+    from transformers import PrinterCallback, ProgressCallback
+
+    cfg = exp.setfit
+    start = time.perf_counter()
+    with _quiet(), tempfile.TemporaryDirectory(prefix="mrekv-setfit-") as scratch:
+        model = SetFitModel.from_pretrained(setfit_body(exp), device=cfg.device)
+        loaded = time.perf_counter()
+        args = TrainingArguments(
+            output_dir=scratch, batch_size=cfg.batch_size, num_epochs=cfg.num_epochs,
+            num_iterations=cfg.num_iterations, body_learning_rate=cfg.body_learning_rate,
+            seed=seed, save_strategy="no", report_to="none", logging_strategy="no",
+            logging_first_step=False, show_progress_bar=False,
+        )
+        trainer = Trainer(model=model, args=args,
+                          train_dataset=Dataset.from_dict({"text": texts, "label": labels}))
+        for callback in (ProgressCallback, PrinterCallback):  # show_progress_bar misses these
+            trainer.remove_callback(callback)
+        trainer.train()
+    timings = {"load_s": loaded - start, "fit_s": time.perf_counter() - loaded}
+    return model, int(trainer.st_trainer.state.global_step), timings
+
+
 def run_setfit(data: PreparedDataset, split: Any, exp: ExperimentConfig) -> CellOutcome:
     """SetFit trained on the split's k-shot ``train`` part, scored on its ``test`` part.
 
@@ -83,44 +131,23 @@ def run_setfit(data: PreparedDataset, split: Any, exp: ExperimentConfig) -> Cell
         MissingDependencyError: ``setfit`` is not installed (says how to install it).
         ValueError: the split has no training examples (SetFit has no zero-shot mode).
     """
-    try:
-        from datasets import Dataset
-        from setfit import SetFitModel, Trainer, TrainingArguments
-        from transformers import PrinterCallback, ProgressCallback
-    except ImportError:
-        raise MissingDependencyError(
-            "the peer:setfit baseline needs the package 'setfit' (an evaluation dependency, "
-            f"not one of mrekv's): {SETFIT_INSTALL}"
-        ) from None
-    corpus, cfg = data.corpus, exp.setfit
+    _require_setfit()
+    corpus = data.corpus
     texts = split.texts(corpus, "train")
     if not texts:
         raise ValueError(f"dataset {data.name!r}: peer:setfit needs few-shot examples (shots > 0)")
     index = {c: i for i, c in enumerate(data.classes)}
     labels = [index[y] for y in split.labels(corpus, "train")]
-    start = time.perf_counter()
-    with _quiet(), tempfile.TemporaryDirectory(prefix="mrekv-setfit-") as scratch:
-        model = SetFitModel.from_pretrained(setfit_body(exp), device=cfg.device)
-        loaded = time.perf_counter()
-        args = TrainingArguments(
-            output_dir=scratch, batch_size=cfg.batch_size, num_epochs=cfg.num_epochs,
-            num_iterations=cfg.num_iterations, body_learning_rate=cfg.body_learning_rate,
-            seed=split.seed, save_strategy="no", report_to="none", logging_strategy="no",
-            logging_first_step=False, show_progress_bar=False,
-        )
-        trainer = Trainer(model=model, args=args,
-                          train_dataset=Dataset.from_dict({"text": texts, "label": labels}))
-        for callback in (ProgressCallback, PrinterCallback):  # show_progress_bar misses these
-            trainer.remove_callback(callback)
-        trainer.train()
-        fitted = time.perf_counter()
+    model, steps, timings = fit_setfit(texts, labels, split.seed, exp)
+    fitted = time.perf_counter()
+    with _quiet():
         predicted = model.predict(split.texts(corpus, "test"), batch_size=64, as_numpy=True,
                                   show_progress_bar=False)
-        done = time.perf_counter()
+    done = time.perf_counter()
     names = [data.classes[int(i)] for i in predicted]
     outcome = CellOutcome(
         _metrics(split.labels(corpus, "test"), names, data.classes), None,
-        {"load_s": loaded - start, "fit_s": fitted - loaded, "predict_s": done - fitted},
+        {**timings, "predict_s": done - fitted},
     )
-    outcome.metrics["trained_steps"] = int(trainer.st_trainer.state.global_step)
+    outcome.metrics["trained_steps"] = steps
     return outcome
