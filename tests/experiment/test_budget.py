@@ -91,7 +91,7 @@ def test_every_line_carries_the_budget_fields_and_methods_share_samples(sweep):
     assert all(len(h) == 1 for h in by_unit.values())
     assert len({r["sample_hash"] for r in cells if r["budget"] == 16}) == 2  # seeds differ
     assert {r["method"] for r in cells if r["budget"] == 0} == {
-        "manual+calib", "prior:manual", "prior:auto", "head"}
+        "manual+calib", "prior:manual", "prior:auto", "head", "head:auto"}
     # the sample config names no KPT file and no external corpus: those methods skip
     assert not {r["method"] for r in cells} & {"kpt+calib", "external+calib",
                                                 "knowledge+calib", "head:knowledge"}

@@ -54,6 +54,61 @@ def reliability_bins(proba: np.ndarray, y: np.ndarray, bins: int = 10) -> list[l
              round(float(conf[index == b].sum()), 4)] for b in range(bins)]
 
 
+def select_datasets(exp: Any, datasets: Sequence[str] | None) -> list[Any]:
+    """The config's dataset configs, or those named (in that order; an unknown one refused)."""
+    from mrekv.errors import ConfigError, unknown_choice
+
+    configs = list(exp.datasets)
+    if datasets is None:
+        return configs
+    by_name = {d.name: d for d in configs}
+    unknown = [d for d in datasets if d not in by_name]
+    if unknown:
+        raise ConfigError(unknown_choice("dataset", unknown[0], sorted(by_name)))
+    return [by_name[d] for d in datasets]
+
+
+def open_unit(out: Path, done: set[str], exp: Any, cfg: Any, prepared: Any, data: BudgetData,
+              model_name: str, template_text: str) -> tuple[dict[str, Any], np.ndarray]:
+    """The fields every line of one (dataset, model) carries, and its gold test labels;
+    writes the unit's ``test-set`` line (once per results file)."""
+    classes = list(prepared.classes)
+    gold = np.array([classes.index(c) for c in data.labels(data.test_ids)])
+    test_key = "test-" + stable_hash({"dataset": cfg.name, "model": model_name,
+                                      "test": data.test_ids}, 16)
+    common = {"experiment": exp.name, "dataset": cfg.name, "lang": prepared.lang,
+              "model": model_name, "template": template_text,
+              "test_hash": sample_hash(data.test_ids), "n_test": len(gold), "classes": classes}
+    if test_key not in done:
+        append_line(out, {"kind": "test-set", "key": test_key, **common,
+                          "gold": encode_predictions(gold),
+                          "n_calibration": len(data.calibration_ids),
+                          "n_pool": len(data.pool_ids)})
+        done.add(test_key)
+    return common, gold
+
+
+def cell_key(common: dict[str, Any], cell: dict[str, Any]) -> str:
+    """The resumability key of a cell (its unit's fields and method, budget, seed, sample)."""
+    return stable_hash({**common, **cell, "classes": None}, 20)
+
+
+def cell_line(common: dict[str, Any], cell: dict[str, Any], proba: np.ndarray,
+              gold: np.ndarray, **fields: Any) -> dict[str, Any]:
+    """A ``cell`` results line: metrics, ECE, reliability bins and compact predictions."""
+    from mrekv.metrics import classification_metrics
+
+    classes = common["classes"]
+    pred = proba.argmax(1)
+    metrics = classification_metrics([classes[i] for i in gold], [classes[i] for i in pred],
+                                     labels=classes)
+    return {"kind": "cell", "key": cell_key(common, cell), **common, **cell,
+            "macro_f1": metrics["macro_f1"], "accuracy": metrics["accuracy"],
+            "ece": round(expected_calibration_error(proba, gold), 5),
+            "reliability": reliability_bins(proba, gold),
+            "pred": encode_predictions(pred), **fields}
+
+
 def run_budget_sweep(
     config: str | Path, output: str | Path | None = None, *,
     budgets: Sequence[int] | None = None, seeds: Sequence[int] | None = None,
@@ -73,7 +128,6 @@ def run_budget_sweep(
     from mrekv.experiment.config import load_config
     from mrekv.experiment.datasets import prepare_dataset
     from mrekv.experiment.sections import BudgetConfig
-    from mrekv.metrics import classification_metrics
 
     exp = load_config(config)
     axes = exp.budget or BudgetConfig()
@@ -89,13 +143,7 @@ def run_budget_sweep(
         raise ConfigError(f"output {exp.output!r} names an unset variable; pass an output file")
     out = resolved
     out.parent.mkdir(parents=True, exist_ok=True)
-    configs = list(exp.datasets)
-    if datasets is not None:
-        by_name = {d.name: d for d in configs}
-        unknown = [d for d in datasets if d not in by_name]
-        if unknown:
-            raise ConfigError(unknown_choice("dataset", unknown[0], sorted(by_name)))
-        configs = [by_name[d] for d in datasets]
+    configs = select_datasets(exp, datasets)
     with results_lock(out):
         done = finished_keys(out) if out.exists() else set()
         for cfg in configs:
@@ -107,20 +155,8 @@ def run_budget_sweep(
                 if models is not None and model_name not in models:
                     continue
                 dm = open_dataset_model(exp, cfg, prepared, data, model_name, out, progress)
-                template = dm.classifier.template_
-                gold = np.array([dm.classes.index(c) for c in data.labels(data.test_ids)])
-                test_key = stable_hash({"dataset": cfg.name, "model": model_name,
-                                        "test": data.test_ids}, 16)
-                common = {"experiment": exp.name, "dataset": cfg.name, "lang": prepared.lang,
-                          "model": model_name, "template": template.text,
-                          "test_hash": sample_hash(data.test_ids), "n_test": len(gold),
-                          "classes": dm.classes}
-                if f"test-{test_key}" not in done:
-                    append_line(out, {"kind": "test-set", "key": f"test-{test_key}", **common,
-                                      "gold": encode_predictions(gold),
-                                      "n_calibration": len(data.calibration_ids),
-                                      "n_pool": len(data.pool_ids)})
-                    done.add(f"test-{test_key}")
+                common, gold = open_unit(out, done, exp, cfg, prepared, data, model_name,
+                                         dm.classifier.template_.text)
                 cache = dm.cache
                 cache.scores(data.texts(data.test_ids + data.calibration_ids))
                 for seed in seeds:
@@ -131,30 +167,19 @@ def run_budget_sweep(
                                 continue  # it needs labels, or a source the dataset lacks
                             cell = {"method": method, "budget": n, "seed": seed,
                                     "sample_hash": sample_hash(ids)}
-                            key = stable_hash({**common, **cell, "classes": None}, 20)
+                            key = cell_key(common, cell)
                             if key in done:
                                 continue
                             began = time.perf_counter()
                             lm_before = cache.seconds
                             result = run_cell(dm, method, ids, seed)
-                            pred = result["proba"].argmax(1)
-                            metrics = classification_metrics(
-                                [dm.classes[i] for i in gold], [dm.classes[i] for i in pred],
-                                labels=dm.classes)
-                            append_line(out, {
-                                "kind": "cell", "key": key, **common, **cell,
-                                "knowledge_source": _knowledge_source(dm, method,
-                                                                      result["info"]),
-                                "n_calibration": len(data.calibration_ids),
-                                "macro_f1": metrics["macro_f1"],
-                                "accuracy": metrics["accuracy"],
-                                "ece": round(expected_calibration_error(result["proba"], gold), 5),
-                                "reliability": reliability_bins(result["proba"], gold),
-                                "chosen": result["info"],
-                                "pred": encode_predictions(pred),
-                                "timings": {"lm_pass_s": round(cache.seconds - lm_before, 3),
-                                            "total_s": round(time.perf_counter() - began, 3)},
-                            })
+                            append_line(out, cell_line(
+                                common, cell, result["proba"], gold,
+                                knowledge_source=_knowledge_source(dm, method, result["info"]),
+                                n_calibration=len(data.calibration_ids),
+                                chosen=result["info"],
+                                timings={"lm_pass_s": round(cache.seconds - lm_before, 3),
+                                         "total_s": round(time.perf_counter() - began, 3)}))
                             done.add(key)
                 del dm
     return out

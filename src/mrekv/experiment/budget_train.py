@@ -39,9 +39,9 @@ from typing import Any
 
 import numpy as np
 
-from mrekv.experiment.budget import BudgetData, encode_predictions, sample_hash
-from mrekv.experiment.budget_runner import expected_calibration_error
-from mrekv.experiment.results import append_line, finished_keys, results_lock, stable_hash
+from mrekv.experiment.budget import BudgetData, sample_hash
+from mrekv.experiment.budget_runner import cell_key, cell_line, open_unit, select_datasets
+from mrekv.experiment.results import append_line, finished_keys, results_lock
 from mrekv.finetune import FineTuneClassifier
 from mrekv.prompt.classifier import PromptClassifier
 from mrekv.prompt.estimator import BaseClassifier
@@ -258,7 +258,6 @@ def run_budget_train(
     from mrekv.experiment.datasets import prepare_dataset
     from mrekv.experiment.methods import build_label_words, resolve_model
     from mrekv.experiment.templates import prompt_template
-    from mrekv.metrics import classification_metrics
     from mrekv.prompt.template import Template
 
     for m in methods:
@@ -268,13 +267,7 @@ def run_budget_train(
     exp = load_config(config)
     out = Path(output)
     out.parent.mkdir(parents=True, exist_ok=True)
-    configs = list(exp.datasets)
-    if datasets is not None:
-        by_name = {d.name: d for d in configs}
-        unknown = [d for d in datasets if d not in by_name]
-        if unknown:
-            raise ConfigError(unknown_choice("dataset", unknown[0], sorted(by_name)))
-        configs = [by_name[d] for d in datasets]
+    configs = select_datasets(exp, datasets)
     with results_lock(out):
         done = finished_keys(out)
         for cfg in configs:
@@ -282,7 +275,6 @@ def run_budget_train(
             prepared = prepare_dataset(cfg, exp)
             data = BudgetData.build(prepared, max_test=max_test,
                                     calibration_size=exp.training.calibration_size)
-            classes = list(prepared.classes)
             for model_name in exp.model.for_lang(prepared.lang):
                 if models is not None and model_name not in models:
                     continue
@@ -292,19 +284,8 @@ def run_budget_train(
                 template = template if isinstance(template, Template) else Template(template)
                 ctx = TrainContext(exp, data, path, template,
                                    build_label_words("manual", prepared, exp), protocol)
-                gold = np.array([classes.index(c) for c in data.labels(data.test_ids)])
-                test_key = stable_hash({"dataset": cfg.name, "model": model_name,
-                                        "test": data.test_ids}, 16)
-                common = {"experiment": exp.name, "dataset": cfg.name, "lang": prepared.lang,
-                          "model": model_name, "template": template.text,
-                          "test_hash": sample_hash(data.test_ids), "n_test": len(gold),
-                          "classes": classes}
-                if f"test-{test_key}" not in done:
-                    append_line(out, {"kind": "test-set", "key": f"test-{test_key}", **common,
-                                      "gold": encode_predictions(gold),
-                                      "n_calibration": len(data.calibration_ids),
-                                      "n_pool": len(data.pool_ids)})
-                    done.add(f"test-{test_key}")
+                common, gold = open_unit(out, done, exp, cfg, prepared, data, model_name,
+                                         template.text)
                 for wanted in budgets:
                     for seed in seeds:
                         ((n, ids),) = data.samples([wanted], seed).items()  # n: capped at the pool
@@ -314,29 +295,20 @@ def run_budget_train(
                                 continue
                             cell = {"method": method, "budget": n, "seed": seed,
                                     "sample_hash": sample_hash(ids)}
-                            key = stable_hash({**common, **cell, "classes": None}, 20)
+                            key = cell_key(common, cell)
                             if key in done:
                                 continue
                             began = time.perf_counter()
                             result = run_train_cell(ctx, method, ids, seed)
-                            pred = result["proba"].argmax(1)
-                            metrics = classification_metrics(
-                                [classes[i] for i in gold], [classes[i] for i in pred],
-                                labels=classes)
-                            append_line(out, {
-                                "kind": "cell", "key": key, **common, **cell,
-                                "knowledge_source": "budget",
-                                "n_calibration": len(data.calibration_ids),
-                                "macro_f1": metrics["macro_f1"],
-                                "accuracy": metrics["accuracy"],
-                                "ece": round(expected_calibration_error(result["proba"], gold), 5),
-                                "chosen": result["info"],
-                                "pred": encode_predictions(pred),
-                                "timings": {"total_s": round(time.perf_counter() - began, 3)},
-                            })
+                            line = cell_line(
+                                common, cell, result["proba"], gold, knowledge_source="budget",
+                                n_calibration=len(data.calibration_ids),
+                                chosen=result["info"],
+                                timings={"total_s": round(time.perf_counter() - began, 3)})
+                            append_line(out, line)
                             done.add(key)
                             if log is not None:
                                 log(f"{cfg.name} {model_name} {method} N={n} seed={seed}: "
-                                    f"macro-F1 {metrics['macro_f1']:.4f} "
+                                    f"macro-F1 {line['macro_f1']:.4f} "
                                     f"({time.perf_counter() - began:.0f} s)")
     return out
