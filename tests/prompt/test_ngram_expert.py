@@ -28,6 +28,19 @@ def test_choose_beta_takes_the_expert_only_when_it_lowers_the_pooled_loss():
     assert choose_beta(uninformed, right, y, (1.0,))[1] == pytest.approx(-np.log(0.9))
 
 
+def test_a_gain_within_one_standard_error_keeps_the_head_alone():
+    y = np.array([0, 1, 0, 1, 0, 1])
+    head = np.zeros((6, 2))
+    # right (0.9) on 4 texts, wrong (0.25 on the right class) on 2: a lower mean pooled
+    # loss, but a gain smaller than one standard error of the per-text gains
+    right, wrong = np.log([0.9, 0.1]), np.log([0.25, 0.75])
+    expert = np.array([right, right[::-1], right, right[::-1], wrong, wrong[::-1]])
+    losses = {b: float(-(b * expert - np.log(np.exp(b * expert).sum(1, keepdims=True)))[
+        np.arange(6), y].mean()) for b in (0.0, 1.0)}
+    assert losses[1.0] < losses[0.0]  # the plain minimum would pool it
+    assert choose_beta(head, expert, y, (0.0, 1.0))[0] == 0.0
+
+
 @pytest.mark.parametrize("n_classes", [2, 3])
 def test_the_expert_predicts_like_scikit_learn_and_round_trips(n_classes):
     from sklearn.feature_extraction.text import TfidfVectorizer

@@ -21,6 +21,7 @@ The fitted expert is plain data (vocabulary, idf, coefficients), saved as JSON
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -53,17 +54,32 @@ def mean_log_loss(logits: np.ndarray, y: np.ndarray) -> float:
     return float(-log_softmax(logits)[np.arange(len(y)), y].mean())
 
 
+def per_text_log_loss(logits: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """``(n,)`` cross-entropy of each row of ``(n, C)`` logits."""
+    return -log_softmax(logits)[np.arange(len(y)), y]  # type: ignore[no-any-return]
+
+
 def choose_beta(head_oof: np.ndarray, ngram_oof: np.ndarray, y: np.ndarray,
                 betas: Sequence[float] = BETAS) -> tuple[float, float]:
-    """The pooling weight with the lowest pooled out-of-fold log-loss (ties: the smaller).
+    """The pooling weight by pooled out-of-fold log-loss, with a one-standard-error rule.
+
+    The weight with the lowest mean loss is taken only when its gain over the head
+    alone (weight 0) exceeds one standard error of the per-text loss differences;
+    otherwise the head stays alone. On 16 texts a lucky fold otherwise lets a noisy
+    expert in (measured: -11 macro-F1 on chABSA at N = 16).
 
     Returns:
-        ``(beta, its log-loss)``.
+        ``(beta, its mean log-loss)``.
     """
     y = np.asarray(y)
-    best = min(((mean_log_loss(head_oof + b * ngram_oof, y), b) for b in betas),
-               key=lambda t: (t[0] + 1e-9 * t[1], t[1]))
-    return best[1], best[0]
+    alone = per_text_log_loss(head_oof, y)
+    losses = {b: per_text_log_loss(head_oof + b * ngram_oof, y) for b in betas}
+    best = min(betas, key=lambda b: (float(losses[b].mean()) + 1e-9 * b, b))
+    diff = alone - losses[best]
+    se = float(diff.std(ddof=1) / np.sqrt(len(diff))) if len(diff) > 1 else math.inf
+    if best != 0 and not float(diff.mean()) > se:
+        best = 0.0 if 0.0 in losses else min(betas)
+    return best, float(losses[best].mean())
 
 
 @dataclass
