@@ -110,7 +110,11 @@ def cmd_experiment_run(args: argparse.Namespace) -> int:
                          "(e.g. runs/name.jsonl)")
     from mrekv.experiment.config import load_config
 
-    if load_config(args.config).budget is not None or args.budgets or args.seeds:
+    try:  # a config that does not load is reported by the grid runner, as before
+        sweep = load_config(args.config).budget is not None
+    except Exception:  # noqa: BLE001
+        sweep = False
+    if sweep or args.budgets or args.seeds:
         return _run_budget(args)
     overrides: dict[str, Any] = {"model": args.model} if args.model else {}
     if args.shard is not None:

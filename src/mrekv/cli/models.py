@@ -393,12 +393,19 @@ def add_commands(sub: Any) -> None:
                                            "exact-mean"],
                    help="with --model: how multi-token label words are scored")
     p.add_argument("--top-k", type=positive_int, help="with --model: best k words per class")
-    p.add_argument("--backbone", default="auto", choices=["auto", *BACKBONES])
-    p.add_argument("--lang", choices=["en", "ja", "zh"], help="language of the texts")
+    p.add_argument("--backbone", default="auto", choices=["auto", *BACKBONES],
+                   help="with --model: the model's kind; auto reads it from its config "
+                        "(default: %(default)s)")
+    p.add_argument("--lang", choices=["en", "ja", "zh"],
+                   help="language of the texts (default: guessed from them)")
     p.add_argument("--max-length", type=positive_int, default=128,
-                   help="tokens kept per text (longer texts are cut)")
-    p.add_argument("--device", type=device, help="cpu, cuda, cuda:1 or mps")
-    p.add_argument("--trust-remote-code", action="store_true")
+                   help="with --model: tokens kept per text (default: %(default)s)")
+    p.add_argument("--device", type=device,
+                   help="with --model: cpu, cuda, cuda:1 or mps (default: CUDA when present, "
+                        "else CPU)")
+    p.add_argument("--trust-remote-code", action="store_true",
+                   help="with --model: run the model's own code from its folder or Hub repo "
+                        "(off by default)")
     p.set_defaults(train_mode="full", frozen_head="prior", epochs=1, batch_size=8,
                    learning_rate=2e-5, seed=42)
     p.add_argument("--input", required=True, help="MMM or TSV (label<TAB>text) file whose "

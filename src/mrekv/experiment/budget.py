@@ -50,10 +50,10 @@ from typing import Any
 import numpy as np
 
 from mrekv.experiment.results import indices_hash
+from mrekv.experiment.sections import BUDGET_METHODS
 
-BUDGET_METHODS = ("manual+calib", "mined+calib", "mined-values+calib", "tfidf-lr", "probe",
-                  "prior:manual", "prior:auto", "head", "kpt+calib", "external+calib",
-                  "knowledge+calib", "head:knowledge", "head:auto")
+__all__ = ["BUDGET_METHODS", "BudgetData", "DatasetModel", "nested_samples", "run_cell"]
+
 #: Methods that use no label at all (their N > 0 cells equal N = 0 by construction).
 LABEL_FREE = ("manual+calib", "kpt+calib", "external+calib", "knowledge+calib")
 #: Methods that cannot run without labels (no N = 0 cell).

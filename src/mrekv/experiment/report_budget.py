@@ -114,8 +114,8 @@ def summarise(rows: list[dict[str, Any]], seed: int = 0, *,
         if budgets is not None and n not in budgets:
             continue
         by_method = {m: v for m, v in found.items() if methods is None or m in methods}
-        if head not in by_method or len(by_method) < 2:
-            continue
+        if head not in by_method or not any(m in by_method for m in baselines):
+            continue  # nothing to compare the head with in this unit
         test = tests[(dataset, model)]
         gold = decode_predictions(test["gold"])
         common = sorted(set.intersection(*(set(v) for v in by_method.values())))

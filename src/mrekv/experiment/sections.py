@@ -217,6 +217,12 @@ class ModelConfig:
         raise ConfigError(f"no model for language {lang!r}: set model.ids or model.by_lang.{lang}")
 
 
+#: The equal-budget sweep's methods (:mod:`mrekv.experiment.budget` documents each).
+BUDGET_METHODS = ("manual+calib", "mined+calib", "mined-values+calib", "tfidf-lr", "probe",
+                  "prior:manual", "prior:auto", "head", "kpt+calib", "external+calib",
+                  "knowledge+calib", "head:knowledge", "head:auto")
+
+
 @dataclass(frozen=True)
 class BudgetConfig:
     """The equal-budget sweep (:mod:`mrekv.experiment.budget`); its presence makes
@@ -245,7 +251,6 @@ class BudgetConfig:
 
     def __post_init__(self) -> None:
         from mrekv.data.corpora import CORPORA
-        from mrekv.experiment.budget import BUDGET_METHODS
 
         if not self.budgets or any(n < 0 for n in self.budgets):
             raise ConfigError(f"budget.budgets must be integers >= 0, got {list(self.budgets)}")
