@@ -66,7 +66,7 @@ class _Recording(BudgetData):
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
-    import mrekv.experiment.budget_train as module
+    import mrekv.experiment.budget_runner as module  # iter_units builds the BudgetData
 
     tmp = tmp_path_factory.mktemp("budget-train")
     out = tmp / "t.jsonl"

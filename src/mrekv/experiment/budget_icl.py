@@ -64,10 +64,11 @@ from typing import Any
 import numpy as np
 
 from mrekv.errors import ConfigError, unknown_choice
-from mrekv.experiment.budget import BudgetData, DatasetModel, sample_hash
+from mrekv.experiment.budget import DatasetModel, sample_hash
 from mrekv.experiment.budget_runner import (
     cell_key,
     cell_line,
+    iter_units,
     open_dataset_model,
     open_unit,
     select_datasets,
@@ -337,7 +338,6 @@ def run_budget_icl(
         the results file.
     """
     from mrekv.experiment.config import load_config
-    from mrekv.experiment.datasets import prepare_dataset
 
     settings = settings or ICLSettings()
     for m in methods:
@@ -349,37 +349,30 @@ def run_budget_icl(
     configs = select_datasets(exp, datasets)
     with results_lock(out):
         done = finished_keys(out)
-        for cfg in configs:
-            cfg = dataclasses.replace(cfg, max_test=None)
-            prepared = prepare_dataset(cfg, exp)
-            data = BudgetData.build(prepared, max_test=max_test,
-                                    calibration_size=exp.training.calibration_size)
-            for model_name in exp.model.for_lang(prepared.lang):
-                if models is not None and model_name not in models:
-                    continue
-                dm = open_dataset_model(exp, cfg, prepared, data, model_name, out, progress)
-                icl = open_icl_model(exp, dm, settings, out, model_name, progress)
-                common, gold = open_unit(out, done, exp, cfg, prepared, data, model_name,
-                                         dm.classifier.template_.text)
-                for seed in seeds:
-                    for n, ids in data.samples(budgets, seed).items():
-                        if n == 0:
-                            continue  # zero-shot: manual+calib of the main sweep
-                        for method in methods:
-                            # the settings are part of the key: a changed setting reruns
-                            cell = {"method": method, "budget": n, "seed": seed,
-                                    "sample_hash": sample_hash(ids), "icl": settings.to_dict()}
-                            key = cell_key(common, cell)
-                            if key in done:
-                                continue
-                            began, lm_before = time.perf_counter(), icl.cache.seconds
-                            result = run_icl_cell(icl, method, ids)
-                            append_line(out, cell_line(
-                                common, cell, result["proba"], gold, knowledge_source="budget",
-                                n_calibration=len(data.calibration_ids),
-                                chosen={**result["info"], "settings": settings.to_dict()},
-                                timings={"lm_pass_s": round(icl.cache.seconds - lm_before, 3),
-                                         "total_s": round(time.perf_counter() - began, 3)}))
-                            done.add(key)
-                del dm, icl
+        for cfg, prepared, data, model_name in iter_units(exp, configs, max_test, models):
+            dm = open_dataset_model(exp, cfg, prepared, data, model_name, out, progress)
+            icl = open_icl_model(exp, dm, settings, out, model_name, progress)
+            common, gold = open_unit(out, done, exp, cfg, prepared, data, model_name,
+                                     dm.classifier.template_.text)
+            for seed in seeds:
+                for n, ids in data.samples(budgets, seed).items():
+                    if n == 0:
+                        continue  # zero-shot: manual+calib of the main sweep
+                    for method in methods:
+                        # the settings are part of the key: a changed setting reruns
+                        cell = {"method": method, "budget": n, "seed": seed,
+                                "sample_hash": sample_hash(ids), "icl": settings.to_dict()}
+                        key = cell_key(common, cell)
+                        if key in done:
+                            continue
+                        began, lm_before = time.perf_counter(), icl.cache.seconds
+                        result = run_icl_cell(icl, method, ids)
+                        append_line(out, cell_line(
+                            common, cell, result["proba"], gold, knowledge_source="budget",
+                            n_calibration=len(data.calibration_ids),
+                            chosen={**result["info"], "settings": settings.to_dict()},
+                            timings={"lm_pass_s": round(icl.cache.seconds - lm_before, 3),
+                                     "total_s": round(time.perf_counter() - began, 3)}))
+                        done.add(key)
+            del dm, icl
     return out

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -66,6 +66,22 @@ def select_datasets(exp: Any, datasets: Sequence[str] | None) -> list[Any]:
     if unknown:
         raise ConfigError(unknown_choice("dataset", unknown[0], sorted(by_name)))
     return [by_name[d] for d in datasets]
+
+
+def iter_units(exp: Any, configs: Sequence[Any], max_test: int,
+               models: Sequence[str] | None) -> Iterator[tuple[Any, Any, BudgetData, str]]:
+    """``(cfg, prepared, data, model_name)`` per dataset x model of a sweep (``models``: only
+    these); the dataset's own test cap is lifted, ``max_test`` caps the fixed test sample."""
+    from mrekv.experiment.datasets import prepare_dataset
+
+    for cfg in configs:
+        cfg = dataclasses.replace(cfg, max_test=None)
+        prepared = prepare_dataset(cfg, exp)
+        data = BudgetData.build(prepared, max_test=max_test,
+                                calibration_size=exp.training.calibration_size)
+        for model_name in exp.model.for_lang(prepared.lang):
+            if models is None or model_name in models:
+                yield cfg, prepared, data, model_name
 
 
 def open_unit(out: Path, done: set[str], exp: Any, cfg: Any, prepared: Any, data: BudgetData,
@@ -126,7 +142,6 @@ def run_budget_sweep(
     """
     from mrekv.errors import ConfigError, unknown_choice
     from mrekv.experiment.config import load_config
-    from mrekv.experiment.datasets import prepare_dataset
     from mrekv.experiment.sections import BudgetConfig
 
     exp = load_config(config)
@@ -146,42 +161,35 @@ def run_budget_sweep(
     configs = select_datasets(exp, datasets)
     with results_lock(out):
         done = finished_keys(out) if out.exists() else set()
-        for cfg in configs:
-            cfg = dataclasses.replace(cfg, max_test=None)
-            prepared = prepare_dataset(cfg, exp)
-            data = BudgetData.build(prepared, max_test=max_test,
-                                    calibration_size=exp.training.calibration_size)
-            for model_name in exp.model.for_lang(prepared.lang):
-                if models is not None and model_name not in models:
-                    continue
-                dm = open_dataset_model(exp, cfg, prepared, data, model_name, out, progress)
-                common, gold = open_unit(out, done, exp, cfg, prepared, data, model_name,
-                                         dm.classifier.template_.text)
-                cache = dm.cache
-                cache.scores(data.texts(data.test_ids + data.calibration_ids))
-                for seed in seeds:
-                    samples = data.samples(budgets, seed)
-                    for n, ids in samples.items():
-                        for method in methods:
-                            if n == 0 and method in NEEDS_LABELS or not dm.has_source(method):
-                                continue  # it needs labels, or a source the dataset lacks
-                            cell = {"method": method, "budget": n, "seed": seed,
-                                    "sample_hash": sample_hash(ids)}
-                            key = cell_key(common, cell)
-                            if key in done:
-                                continue
-                            began = time.perf_counter()
-                            lm_before = cache.seconds
-                            result = run_cell(dm, method, ids, seed)
-                            append_line(out, cell_line(
-                                common, cell, result["proba"], gold,
-                                knowledge_source=_knowledge_source(dm, method, result["info"]),
-                                n_calibration=len(data.calibration_ids),
-                                chosen=result["info"],
-                                timings={"lm_pass_s": round(cache.seconds - lm_before, 3),
-                                         "total_s": round(time.perf_counter() - began, 3)}))
-                            done.add(key)
-                del dm
+        for cfg, prepared, data, model_name in iter_units(exp, configs, max_test, models):
+            dm = open_dataset_model(exp, cfg, prepared, data, model_name, out, progress)
+            common, gold = open_unit(out, done, exp, cfg, prepared, data, model_name,
+                                     dm.classifier.template_.text)
+            cache = dm.cache
+            cache.scores(data.texts(data.test_ids + data.calibration_ids))
+            for seed in seeds:
+                samples = data.samples(budgets, seed)
+                for n, ids in samples.items():
+                    for method in methods:
+                        if n == 0 and method in NEEDS_LABELS or not dm.has_source(method):
+                            continue  # it needs labels, or a source the dataset lacks
+                        cell = {"method": method, "budget": n, "seed": seed,
+                                "sample_hash": sample_hash(ids)}
+                        key = cell_key(common, cell)
+                        if key in done:
+                            continue
+                        began = time.perf_counter()
+                        lm_before = cache.seconds
+                        result = run_cell(dm, method, ids, seed)
+                        append_line(out, cell_line(
+                            common, cell, result["proba"], gold,
+                            knowledge_source=_knowledge_source(dm, method, result["info"]),
+                            n_calibration=len(data.calibration_ids),
+                            chosen=result["info"],
+                            timings={"lm_pass_s": round(cache.seconds - lm_before, 3),
+                                     "total_s": round(time.perf_counter() - began, 3)}))
+                        done.add(key)
+            del dm
     return out
 
 

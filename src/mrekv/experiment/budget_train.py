@@ -40,7 +40,13 @@ from typing import Any
 import numpy as np
 
 from mrekv.experiment.budget import BudgetData, sample_hash
-from mrekv.experiment.budget_runner import cell_key, cell_line, open_unit, select_datasets
+from mrekv.experiment.budget_runner import (
+    cell_key,
+    cell_line,
+    iter_units,
+    open_unit,
+    select_datasets,
+)
 from mrekv.experiment.results import append_line, finished_keys, results_lock
 from mrekv.finetune import FineTuneClassifier
 from mrekv.prompt.classifier import PromptClassifier
@@ -255,7 +261,6 @@ def run_budget_train(
     """
     from mrekv.errors import ConfigError, unknown_choice
     from mrekv.experiment.config import load_config
-    from mrekv.experiment.datasets import prepare_dataset
     from mrekv.experiment.methods import build_label_words, resolve_model
     from mrekv.experiment.templates import prompt_template
     from mrekv.prompt.template import Template
@@ -270,45 +275,38 @@ def run_budget_train(
     configs = select_datasets(exp, datasets)
     with results_lock(out):
         done = finished_keys(out)
-        for cfg in configs:
-            cfg = dataclasses.replace(cfg, max_test=None)
-            prepared = prepare_dataset(cfg, exp)
-            data = BudgetData.build(prepared, max_test=max_test,
-                                    calibration_size=exp.training.calibration_size)
-            for model_name in exp.model.for_lang(prepared.lang):
-                if models is not None and model_name not in models:
-                    continue
-                path = resolve_model(model_name, prepared, exp,
-                                     out.with_name(out.stem + ".models"))
-                template = prompt_template("default", prepared, path)
-                template = template if isinstance(template, Template) else Template(template)
-                ctx = TrainContext(exp, data, path, template,
-                                   build_label_words("manual", prepared, exp), protocol)
-                common, gold = open_unit(out, done, exp, cfg, prepared, data, model_name,
-                                         template.text)
-                for wanted in budgets:
-                    for seed in seeds:
-                        ((n, ids),) = data.samples([wanted], seed).items()  # n: capped at the pool
-                        for method in methods:
-                            if not ids or (method == "setfit"
-                                           and prepared.lang not in exp.setfit.langs):
-                                continue
-                            cell = {"method": method, "budget": n, "seed": seed,
-                                    "sample_hash": sample_hash(ids)}
-                            key = cell_key(common, cell)
-                            if key in done:
-                                continue
-                            began = time.perf_counter()
-                            result = run_train_cell(ctx, method, ids, seed)
-                            line = cell_line(
-                                common, cell, result["proba"], gold, knowledge_source="budget",
-                                n_calibration=len(data.calibration_ids),
-                                chosen=result["info"],
-                                timings={"total_s": round(time.perf_counter() - began, 3)})
-                            append_line(out, line)
-                            done.add(key)
-                            if log is not None:
-                                log(f"{cfg.name} {model_name} {method} N={n} seed={seed}: "
-                                    f"macro-F1 {line['macro_f1']:.4f} "
-                                    f"({time.perf_counter() - began:.0f} s)")
+        for cfg, prepared, data, model_name in iter_units(exp, configs, max_test, models):
+            path = resolve_model(model_name, prepared, exp,
+                                 out.with_name(out.stem + ".models"))
+            template = prompt_template("default", prepared, path)
+            template = template if isinstance(template, Template) else Template(template)
+            ctx = TrainContext(exp, data, path, template,
+                               build_label_words("manual", prepared, exp), protocol)
+            common, gold = open_unit(out, done, exp, cfg, prepared, data, model_name,
+                                     template.text)
+            for wanted in budgets:
+                for seed in seeds:
+                    ((n, ids),) = data.samples([wanted], seed).items()  # n: capped at the pool
+                    for method in methods:
+                        if not ids or (method == "setfit"
+                                       and prepared.lang not in exp.setfit.langs):
+                            continue
+                        cell = {"method": method, "budget": n, "seed": seed,
+                                "sample_hash": sample_hash(ids)}
+                        key = cell_key(common, cell)
+                        if key in done:
+                            continue
+                        began = time.perf_counter()
+                        result = run_train_cell(ctx, method, ids, seed)
+                        line = cell_line(
+                            common, cell, result["proba"], gold, knowledge_source="budget",
+                            n_calibration=len(data.calibration_ids),
+                            chosen=result["info"],
+                            timings={"total_s": round(time.perf_counter() - began, 3)})
+                        append_line(out, line)
+                        done.add(key)
+                        if log is not None:
+                            log(f"{cfg.name} {model_name} {method} N={n} seed={seed}: "
+                                f"macro-F1 {line['macro_f1']:.4f} "
+                                f"({time.perf_counter() - began:.0f} s)")
     return out
