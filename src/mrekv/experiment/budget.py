@@ -171,11 +171,11 @@ def _tfidf_lr(train_texts: list[str], y: np.ndarray, test_texts: list[str], lang
     from sklearn.model_selection import GridSearchCV
     from sklearn.pipeline import make_pipeline
 
+    from mrekv.prompt.ngram_expert import vectorizer_params
     from mrekv.prompt.prior_head import cv_folds
 
-    vec = (TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True) if lang == "en" else
-           TfidfVectorizer(analyzer="char", ngram_range=(1, 3), sublinear_tf=True))
-    pipe = make_pipeline(vec, LogisticRegression(max_iter=2000))
+    pipe = make_pipeline(TfidfVectorizer(**vectorizer_params(lang)),
+                         LogisticRegression(max_iter=2000))
     folds = cv_folds(y, seed)
     grid = [0.1, 1.0, 10.0, 100.0]
     if folds:

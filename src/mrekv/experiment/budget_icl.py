@@ -115,9 +115,9 @@ def _vectorizer(lang: str) -> Any:
     """The TF-IDF features of the sweep's ``tfidf-lr`` (en words 1-2, ja/zh characters 1-3)."""
     from sklearn.feature_extraction.text import TfidfVectorizer
 
-    if lang == "en":
-        return TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True)
-    return TfidfVectorizer(analyzer="char", ngram_range=(1, 3), sublinear_tf=True)
+    from mrekv.prompt.ngram_expert import vectorizer_params
+
+    return TfidfVectorizer(**vectorizer_params(lang))
 
 
 def nearest_demonstrations(sample_texts: Sequence[str], sample_labels: Sequence[str],

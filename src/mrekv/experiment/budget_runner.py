@@ -159,10 +159,14 @@ def run_budget_sweep(
     out = resolved
     out.parent.mkdir(parents=True, exist_ok=True)
     configs = select_datasets(exp, datasets)
+    mined: dict[str, dict[str, tuple[Any, str]]] = {}
     with results_lock(out):
         done = finished_keys(out) if out.exists() else set()
         for cfg, prepared, data, model_name in iter_units(exp, configs, max_test, models):
-            dm = open_dataset_model(exp, cfg, prepared, data, model_name, out, progress)
+            if cfg.name not in mined:  # once per dataset, not per model
+                mined = {cfg.name: knowledge_sources(exp, cfg, prepared)}
+            dm = open_dataset_model(exp, cfg, prepared, data, model_name, out, progress,
+                                    mined[cfg.name])
             common, gold = open_unit(out, done, exp, cfg, prepared, data, model_name,
                                      dm.classifier.template_.text)
             cache = dm.cache
@@ -194,8 +198,12 @@ def run_budget_sweep(
 
 
 def open_dataset_model(exp: Any, cfg: Any, prepared: Any, data: BudgetData, model_name: str,
-                       out: Path, progress: bool) -> DatasetModel:
-    """Load a model and its read-state cache for one dataset (``<stem>.features/``)."""
+                       out: Path, progress: bool,
+                       knowledge: dict[str, tuple[Any, str]] | None = None) -> DatasetModel:
+    """Load a model and its read-state cache for one dataset (``<stem>.features/``).
+
+    ``knowledge``: the dataset's :func:`knowledge_sources` when already mined (they do
+    not depend on the model); None mines them here."""
     from mrekv.experiment.lm_cells import WordScoreCache, union_classifier
     from mrekv.experiment.methods import build_label_words, resolve_model
     from mrekv.experiment.templates import lm_template
@@ -215,7 +223,8 @@ def open_dataset_model(exp: Any, cfg: Any, prepared: Any, data: BudgetData, mode
                            compute=clf.read_states)
     manual = build_label_words("manual", prepared, exp)
     return DatasetModel(data, clf, cache, manual, exp.mining.top_k, cfg,
-                        knowledge_sources(exp, cfg, prepared))
+                        knowledge_sources(exp, cfg, prepared) if knowledge is None
+                        else knowledge)
 
 
 def knowledge_sources(exp: Any, cfg: Any, prepared: Any) -> dict[str, tuple[Any, str]]:

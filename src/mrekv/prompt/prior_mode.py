@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from mrekv.errors import SaveFormatError
-from mrekv.prompt.ngram_expert import NgramExpert, fit_pooled
+from mrekv.prompt.ngram_expert import NgramExpert, fit_pooled, log_softmax
 from mrekv.prompt.prior_head import HeadChoice, PriorHead
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -94,8 +94,7 @@ def prior_proba(clf: Any, texts: Sequence[str]) -> np.ndarray:
     expert: NgramExpert | None = getattr(clf, "ngram_expert_", None)
     if expert is not None:
         logits = logits + clf.ngram_weight_ * expert.log_proba(texts)
-    shifted = np.exp(logits - logits.max(1, keepdims=True))
-    return shifted / shifted.sum(1, keepdims=True)  # type: ignore[no-any-return]
+    return np.exp(log_softmax(logits))  # type: ignore[no-any-return]
 
 
 def head_config(head: PriorHead | None, ngram_weight: float = 0.0) -> dict[str, Any] | None:
