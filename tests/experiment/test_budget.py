@@ -91,10 +91,11 @@ def test_every_line_carries_the_budget_fields_and_methods_share_samples(sweep):
     assert all(len(h) == 1 for h in by_unit.values())
     assert len({r["sample_hash"] for r in cells if r["budget"] == 16}) == 2  # seeds differ
     assert {r["method"] for r in cells if r["budget"] == 0} == {
-        "manual+calib", "prior:manual", "prior:auto", "head", "head:auto"}
+        "manual+calib", "prior:manual", "prior:auto", "head", "head:auto", "suite:manual"}
     # the sample config names no KPT file and no external corpus: those methods skip
     assert not {r["method"] for r in cells} & {"kpt+calib", "external+calib",
-                                                "knowledge+calib", "head:knowledge"}
+                                                "knowledge+calib", "head:knowledge",
+                                                "suite:knowledge"}
     assert len({r["n_test"] for r in cells}) == 1
 
 
@@ -143,7 +144,8 @@ en-sample = "amazon"
 
 @pytest.mark.parametrize("method", ["mined+calib", "tfidf-lr", "probe", "prior:manual",
                                     "prior:auto", "manual+calib", "head", "external+calib",
-                                    "knowledge+calib", "head:knowledge", "head:auto"])
+                                    "knowledge+calib", "head:knowledge", "head:auto",
+                                    "suite:manual", "suite:knowledge"])
 def test_no_method_reads_a_label_outside_its_sample(method, tmp_path):
     from mrekv.experiment.budget import DatasetModel
     from mrekv.experiment.budget_runner import _prepare
@@ -264,3 +266,42 @@ def test_win_tables_count_finished_units_and_mark_ties_by_the_interval():
     assert win_table(summary, min_seeds=5) == {"wins": 1, "ties": 1, "losses": 1}
     assert win_table(summary) == {"wins": 2, "ties": 1, "losses": 1}
     assert win_table(summary, zero=True, min_seeds=5)["wins"] == 2
+
+
+def test_the_scoring_suite_defaults_without_labels_and_its_fixed_variants_match(sweep):
+    from mrekv.experiment.budget import decode_predictions
+    from mrekv.verbalizer.scoring import DEFAULT_SCORING, SCORINGS
+
+    _, _, rows = sweep
+    suite = [r for r in rows if r.get("method") == "suite:manual"]
+    zero = [r for r in suite if r["budget"] == 0]
+    assert zero and all(r["chosen"]["scoring"] == DEFAULT_SCORING for r in zero)
+    assert all(r["knowledge_source"] == "none" for r in zero)
+    assert all(set(r["chosen"]["variants_pred"]) == set(SCORINGS) for r in zero)
+    for r in zero:  # the chosen variant's recorded predictions are the cell's own
+        assert (decode_predictions(r["chosen"]["variants_pred"][DEFAULT_SCORING])
+                == decode_predictions(r["pred"])).all()
+    labelled = [r for r in suite if r["budget"] > 0]
+    assert labelled and all(set(r["chosen"]["train_accuracy"]) == set(SCORINGS)
+                            and r["knowledge_source"] == "none+budget" for r in labelled)
+    # calibrated manual words are the mean-prob/class variant, scored the same way
+    manual = {(r["budget"], r["seed"]): r["pred"] for r in rows
+              if r.get("method") == "manual+calib"}
+    for r in zero:
+        assert r["chosen"]["variants_pred"]["mean-prob/class"] == manual[(0, r["seed"])]
+
+
+def test_the_report_scores_the_fixed_variants_against_the_test_set(sweep, tmp_path):
+    from mrekv.experiment.report_budget import report_sections, write_budget_report
+    from mrekv.verbalizer.scoring import SCORINGS
+
+    _, out, rows = sweep
+    parts = report_sections(rows)
+    variants = {r["method"]: r for r in parts["variants_manual"]}
+    assert set(variants) == {f"manual|{v}" for v in SCORINGS}
+    manual = [r for r in rows if r.get("method") == "manual+calib" and r["budget"] == 0]
+    assert variants["manual|mean-prob/class"]["macro_f1"] == pytest.approx(
+        np.mean([r["macro_f1"] for r in manual]), abs=1e-9)
+    assert {r["budget"] for r in parts["suite"]} == {0, 4, 16}
+    text = write_budget_report(out, tmp_path / "report").read_text("utf-8")
+    assert "## Scoring and calibration variants" in text and "`manual|mean-log/word`" in text

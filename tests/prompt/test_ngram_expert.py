@@ -135,7 +135,47 @@ def test_without_the_expert_the_head_is_alone(causal_lm):
                                  verbalizer=VERBALIZER_WORDS, train_mode="frozen",
                                  ngram_expert=False, progress=False).fit(texts, labels)
     assert clf.ngram_expert_ is None and clf.ngram_weight_ == 0.0
-    assert clf.history_[0]["ngram_expert"] == {"beta": 0.0}
+    assert clf.history_[0]["ngram_expert"] == {"beta": 0.0,
+                                               "temperature": clf.prior_head_.temperature_}
+
+
+def test_the_head_temperature_is_fitted_out_of_fold_saved_and_changes_no_prediction(
+        causal_lm, tmp_path):
+    import mrekv
+    from mrekv.metrics import fit_temperature
+    from mrekv.prompt.ngram_expert import TEMPERATURE_PRIOR_SD
+
+    model, tokenizer = causal_lm("llama")
+    texts, labels = synthetic_task(20, seed=4)
+    clf = mrekv.PromptClassifier(model, tokenizer=tokenizer, template="{text} It was {mask}",
+                                 verbalizer=VERBALIZER_WORDS, train_mode="frozen",
+                                 ngram_expert=False, progress=False).fit(texts, labels)
+    head = clf.prior_head_
+    y = np.array([list(clf.classes_).index(label) for label in labels])
+    assert head.temperature_ == pytest.approx(
+        fit_temperature(head.oof_logits_, y, prior_sd=TEMPERATURE_PRIOR_SD), abs=1e-4)
+    assert head.temperature_ != 1.0
+    proba = clf.predict_proba(texts)
+    head.temperature_ = 1.0
+    untempered = clf.predict_proba(texts)
+    assert (proba.argmax(1) == untempered.argmax(1)).all()
+    assert not np.allclose(proba, untempered)
+    head.temperature_ = float(clf.history_[0]["ngram_expert"]["temperature"])
+    clf.save_pretrained(tmp_path / "m")
+    again = mrekv.PromptClassifier.from_pretrained(tmp_path / "m", progress=False)
+    assert np.allclose(again.predict_proba(texts), proba, atol=1e-6)
+    # a folder saved before temperatures existed loads untempered; a bad one is named
+    path = tmp_path / "m" / "mrekv_config.json"
+    config = json.loads(path.read_text("utf-8"))
+    config["prior_head"].pop("temperature")
+    config.pop("checksums")  # old folders have none
+    path.write_text(json.dumps(config), "utf-8")
+    old = mrekv.PromptClassifier.from_pretrained(tmp_path / "m", progress=False)
+    assert np.allclose(old.predict_proba(texts), untempered, atol=1e-6)
+    config["prior_head"]["temperature"] = -1
+    path.write_text(json.dumps(config), "utf-8")
+    with pytest.raises(mrekv.SaveFormatError, match="temperature"):
+        mrekv.PromptClassifier.from_pretrained(tmp_path / "m", progress=False)
 
 
 def test_folders_saved_before_the_prior_default_load_as_word_weights(causal_lm, tmp_path):
@@ -148,7 +188,7 @@ def test_folders_saved_before_the_prior_default_load_as_word_weights(causal_lm, 
     clf.save_pretrained(tmp_path / "old")
     path = tmp_path / "old" / "mrekv_config.json"
     config = json.loads(path.read_text("utf-8"))
-    for key in ("frozen_head", "ngram_expert", "prior_head"):
+    for key in ("frozen_head", "ngram_expert", "prior_head", "checksums"):
         config.pop(key)
     path.write_text(json.dumps(config), "utf-8")
     again = mrekv.PromptClassifier.from_pretrained(tmp_path / "old", progress=False)

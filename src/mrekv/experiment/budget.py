@@ -36,7 +36,11 @@ Methods (all from one cached LM pass per text, :mod:`mrekv.prompt.read_states`):
   ``head:knowledge`` (``head`` centred on the ``knowledge+calib`` verbalizer);
 * ``head:auto`` - ``head`` whose prior CV chooses among the manual words and words
   mined from the N texts, the mined prior rebuilt on every fold's training part (the
-  held-out fold never chose its words).
+  held-out fold never chose its words);
+* ``suite:manual`` / ``suite:knowledge`` - the scoring and calibration variant of the
+  manual (``knowledge+calib``) words chosen on the N texts
+  (:mod:`mrekv.verbalizer.scoring`; N = 0: its default); each cell also records every
+  variant's test macro-F1, for the report's table of fixed variants.
 """
 
 from __future__ import annotations
@@ -60,7 +64,7 @@ LABEL_FREE = ("manual+calib", "kpt+calib", "external+calib", "knowledge+calib")
 NEEDS_LABELS = ("mined+calib", "mined-values+calib", "tfidf-lr", "probe")
 #: The knowledge source each knowledge method needs ("any": kpt or external).
 NEEDS_SOURCE = {"kpt+calib": "kpt", "external+calib": "external", "knowledge+calib": "any",
-                "head:knowledge": "any"}
+                "head:knowledge": "any", "suite:knowledge": "any"}
 #: Seed of the fixed test and calibration samples (they define the data, not a run).
 DATA_SEED = 12345
 
@@ -223,7 +227,7 @@ class DatasetModel:
 
     def source_name(self, method: str) -> str:
         """The ``knowledge_source`` of a knowledge method's words."""
-        if method in ("knowledge+calib", "head:knowledge"):
+        if method in ("knowledge+calib", "head:knowledge", "suite:knowledge"):
             return "+".join(["none", *(self.knowledge[k][1] for k in ("kpt", "external")
                                        if k in self.knowledge)])
         return str(self.knowledge[NEEDS_SOURCE[method]][1])
@@ -233,7 +237,7 @@ class DatasetModel:
         from mrekv.experiment.knowledge_sources import union_label_words
         from mrekv.experiment.lm_cells import build_verbalizer
 
-        if method in ("knowledge+calib", "head:knowledge"):
+        if method in ("knowledge+calib", "head:knowledge", "suite:knowledge"):
             words = union_label_words(self.classes, [self.manual, *(
                 self.knowledge[k][0] for k in ("kpt", "external") if k in self.knowledge)])
         else:
@@ -283,9 +287,11 @@ class DatasetModel:
                         if value in self.classes]
         elif needs_built_word_labels(self.cfg, examples):
             examples = with_built_word_labels(examples, self.cfg, self.lang)
-        mined = mine_label_words(examples, "frequency", self.top_k, classes=self.classes,
-                                 lang=self.lang)
-        found = dict(zip(mined.classes, mined.as_lists(), strict=True))
+        found: dict[str, list[str]] = {}
+        if any(e.word_labels for e in examples):  # none at all: every class keeps manual words
+            mined = mine_label_words(examples, "frequency", self.top_k, classes=self.classes,
+                                     lang=self.lang)
+            found = dict(zip(mined.classes, mined.as_lists(), strict=True))
         lists, filled = [], 0
         for c, manual_words in zip(self.classes, self.manual.as_lists(), strict=True):
             words = list(found.get(c, []))
@@ -322,6 +328,8 @@ def run_cell(dm: DatasetModel, method: str, ids: list[int], seed: int) -> dict[s
                                          dm.states(test_ids)))
     elif method in ("head", "head:knowledge", "head:auto"):
         proba, info = _pooled_head(dm, method, ids, y, seed)
+    elif method in ("suite:manual", "suite:knowledge"):
+        proba, info = _scoring_suite(dm, method, ids, y)
     elif method == "tfidf-lr":
         proba, info = _tfidf_lr(dm.data.texts(ids), y, dm.data.texts(test_ids), dm.lang, seed,
                                 n_classes)
@@ -354,6 +362,32 @@ def run_cell(dm: DatasetModel, method: str, ids: list[int], seed: int) -> dict[s
     return {"proba": proba, "info": info}
 
 
+def _scoring_suite(dm: DatasetModel, method: str, ids: list[int],
+                   y: np.ndarray) -> tuple[np.ndarray, dict[str, Any]]:
+    """Every scoring variant of one word set; the one chosen on the N texts predicts. At
+    N = 0 the cell also records every variant's test predictions (no label read here:
+    the report scores them against the unit's ``test-set`` line)."""
+    from mrekv.prompt.read_states import word_scores
+    from mrekv.verbalizer.scoring import SCORINGS, choose_scoring, scored_classes
+
+    verbalizer = (dm.manual_verbalizer() if method == "suite:manual"
+                  else dm.knowledge_verbalizer(method))
+    membership = (verbalizer.membership & verbalizer.active()).numpy()
+
+    def scores(which: Sequence[int]) -> np.ndarray:
+        return word_scores(dm.states(which), dm.weight, dm.bias, verbalizer)
+
+    unlabeled, test = scores(dm.data.calibration_ids), scores(dm.data.test_ids)
+    train = {s: scored_classes(scores(ids), membership, unlabeled, s)
+             for s in SCORINGS} if ids else {}
+    chosen, accuracy = choose_scoring(train, y)
+    on_test = {s: scored_classes(test, membership, unlabeled, s) for s in SCORINGS}
+    info: dict[str, Any] = {"scoring": chosen, "train_accuracy": accuracy}
+    if not ids:
+        info["variants_pred"] = {s: encode_predictions(lp.argmax(1)) for s, lp in on_test.items()}
+    return np.exp(on_test[chosen]), info
+
+
 def _pooled_head(dm: DatasetModel, method: str, ids: list[int], y: np.ndarray,
                  seed: int) -> tuple[np.ndarray, dict[str, Any]]:
     """The default frozen head: a prior head pooled with an n-gram expert (same folds)."""
@@ -382,4 +416,5 @@ def _pooled_head(dm: DatasetModel, method: str, ids: list[int], y: np.ndarray,
                                     dm.class_scores(verbalizer, test_states))
     if pooling.expert is not None:
         logits = logits + pooling.beta * pooling.expert.log_proba(dm.data.texts(dm.data.test_ids))
-    return np.exp(log_softmax(logits)), {**head.choice_.to_dict(), "ngram": pooling.info}
+    return (np.exp(log_softmax(logits / pooling.temperature)),
+            {**head.choice_.to_dict(), "ngram": pooling.info})

@@ -31,27 +31,7 @@ from mrekv.experiment.budget import (
     sample_hash,
 )
 from mrekv.experiment.results import append_line, finished_keys, results_lock, stable_hash
-
-
-def expected_calibration_error(proba: np.ndarray, y: np.ndarray, bins: int = 10) -> float:
-    """ECE: the mean |accuracy - confidence| over equal-width confidence bins, weighted."""
-    conf, pred = proba.max(1), proba.argmax(1)
-    edges = np.linspace(0.0, 1.0, bins + 1)
-    total = 0.0
-    for lo, hi in zip(edges[:-1], edges[1:], strict=True):
-        inside = (conf > lo) & (conf <= hi)
-        if inside.any():
-            total += inside.mean() * abs((pred[inside] == y[inside]).mean() - conf[inside].mean())
-    return float(total)
-
-
-def reliability_bins(proba: np.ndarray, y: np.ndarray, bins: int = 10) -> list[list[float]]:
-    """Per equal-width confidence bin ``[texts, correct, sum of confidences]`` (summable
-    over cells, so the report draws reliability diagrams from the results alone)."""
-    conf, pred = proba.max(1), proba.argmax(1)
-    index = np.minimum((conf * bins).astype(int), bins - 1)
-    return [[int((index == b).sum()), int(((index == b) & (pred == y)).sum()),
-             round(float(conf[index == b].sum()), 4)] for b in range(bins)]
+from mrekv.metrics import expected_calibration_error, reliability_bins
 
 
 def select_datasets(exp: Any, datasets: Sequence[str] | None) -> list[Any]:
@@ -261,8 +241,14 @@ def _prepare(config: str | Path, out: Path, *, budgets: Sequence[int], seed: int
 
 def _knowledge_source(dm: DatasetModel, method: str, info: dict[str, Any]) -> str:
     """Which labelled data fed the method's words or head (recorded on every line)."""
-    if method == "manual+calib":
+    if method == "manual+calib" or (method == "suite:manual" and not info.get("train_accuracy")):
         return "none"
+    if method == "suite:knowledge" and not info.get("train_accuracy"):
+        return dm.source_name(method)
+    if method == "suite:manual":
+        return "none+budget"
+    if method == "suite:knowledge":
+        return dm.source_name(method) + "+budget"
     if method in LABEL_FREE:
         return dm.source_name(method)
     if method in ("head", "head:knowledge", "head:auto"):

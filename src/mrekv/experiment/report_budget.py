@@ -274,9 +274,46 @@ def plot_reliability(stats: dict[str, dict[str, Any]], folder: Path) -> Path | N
     return path
 
 
+#: The scoring-suite methods and the word set of each.
+SUITES = {"suite:manual": "manual", "suite:knowledge": "knowledge"}
+
+
+def variant_cells(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Pseudo-cells ``<words>|<variant>`` (N = 0) of the fixed scoring variants that the
+    suite's zero-shot cells recorded, scored against their unit's test set."""
+    rows = list(rows)
+    tests = {(r["dataset"], r["model"]): r for r in rows if r.get("kind") == "test-set"}
+    out = []
+    for r in rows:
+        variants = (r.get("chosen") or {}).get("variants_pred")
+        if r.get("kind") != "cell" or r["method"] not in SUITES or not variants:
+            continue
+        test = tests[(r["dataset"], r["model"])]
+        gold = decode_predictions(test["gold"])
+        for name, pred in variants.items():
+            f1 = macro_f1_rows(gold[None], decode_predictions(pred)[None],
+                               len(test["classes"]))[0]
+            out.append({**r, "method": f"{SUITES[r['method']]}|{name}", "pred": pred,
+                        "macro_f1": float(f1), "ece": float("nan")})
+    return out
+
+
 def report_sections(rows: list[dict[str, Any]]) -> dict[str, Any]:
     """The report's summaries: main table, knowledge sources, trained baselines."""
+    from mrekv.verbalizer.scoring import DEFAULT_SCORING, SCORINGS
+
+    variants = [*rows, *variant_cells(rows)]
     return {
+        "variants_manual": summarise(variants, methods=[f"manual|{v}" for v in SCORINGS],
+                                     head=f"manual|{DEFAULT_SCORING}",
+                                     baselines=("manual|mean-prob/class",), budgets=(0,)),
+        "variants_knowledge": summarise(
+            variants, methods=[f"knowledge|{v}" for v in SCORINGS],
+            head=f"knowledge|{DEFAULT_SCORING}", baselines=("knowledge|mean-log/word",),
+            budgets=(0,)),
+        "suite": summarise(rows, methods=("manual+calib", "knowledge+calib", "suite:manual",
+                                          "suite:knowledge"), head="suite:manual",
+                           baselines=("manual+calib",)),
         "main": summarise(rows),
         "knowledge_zero": summarise(rows, methods=KNOWLEDGE, head="knowledge+calib",
                                     baselines=("manual+calib",), budgets=(0,)),
@@ -291,6 +328,35 @@ def report_sections(rows: list[dict[str, Any]]) -> dict[str, Any]:
         "mre_none": summarise(rows, methods=MRE_CONTROL, head="mined-values+calib",
                               baselines=("manual+calib",)),
     }
+
+
+def _suite_section(parts: dict[str, Any]) -> list[str]:
+    from mrekv.verbalizer.scoring import DEFAULT_SCORING, SCORINGS
+
+    if not (parts["variants_manual"] or parts["suite"]):
+        return []
+    text = ["", "## Scoring and calibration variants", "",
+            "How the class score is made from the same words "
+            "(`mrekv.verbalizer.scoring`): `mean-prob` (log of the mean word probability) or "
+            "`mean-log` (mean log-probability, KPT's), with no calibration, per-word "
+            "calibration (`word`, KPT's) or class-level calibration (`class`), all from the "
+            "same unlabelled texts. `manual|mean-prob/class` is `manual+calib`, "
+            "`knowledge|mean-log/word` is `knowledge+calib`. At N = 0 (no label chooses) "
+            f"the default `{DEFAULT_SCORING}` was fixed before this sweep.", ""]
+    for words, baseline in (("manual", "mean-prob/class"), ("knowledge", "mean-log/word")):
+        summary = parts[f"variants_{words}"]
+        if summary:
+            text += [f"Fixed variants of the {words} words (N = 0; seeds are identical):", "",
+                     markdown(summary, [f"{words}|{v}" for v in SCORINGS],
+                              f"{words}|{DEFAULT_SCORING}", f"`{words}|{baseline}`",
+                              min_seeds=1), ""]
+    if parts["suite"]:
+        text += ["`suite:manual` / `suite:knowledge`: the variant with the best accuracy on "
+                 "the N labelled texts (ties: the default), against calibrated manual words:",
+                 "", markdown(parts["suite"], ("manual+calib", "knowledge+calib",
+                                               "suite:manual", "suite:knowledge"),
+                              "suite:manual", "`manual+calib`")]
+    return text
 
 
 def write_budget_report(results: str | Path | Sequence[str | Path], folder: str | Path) -> Path:
@@ -335,6 +401,7 @@ def write_budget_report(results: str | Path | Sequence[str | Path], folder: str 
                  "training part.", "",
                  markdown(parts["auto_head"], ("head", "head:auto"), "head:auto",
                           "`head` (centred on manual words)")]
+    text += _suite_section(parts)
     if parts["trained"]:
         text += ["", "## Trained baselines (fewer cells: their seeds only)", "",
                  "Fine-tuning, full prompt-tuning, SetFit and in-context learning on the same "

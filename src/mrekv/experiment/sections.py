@@ -220,7 +220,8 @@ class ModelConfig:
 #: The equal-budget sweep's methods (:mod:`mrekv.experiment.budget` documents each).
 BUDGET_METHODS = ("manual+calib", "mined+calib", "mined-values+calib", "tfidf-lr", "probe",
                   "prior:manual", "prior:auto", "head", "kpt+calib", "external+calib",
-                  "knowledge+calib", "head:knowledge", "head:auto")
+                  "knowledge+calib", "head:knowledge", "head:auto", "suite:manual",
+                  "suite:knowledge")
 
 
 @dataclass(frozen=True)

@@ -175,6 +175,9 @@ class PriorHead:
     prior_scale_: float = 1.0
     choice_: HeadChoice | None = None
     oof_logits_: np.ndarray | None = field(default=None, repr=False)
+    #: Temperature of the final (pooled) logits, fitted on out-of-fold logits by the
+    #: classifier that pools this head (:mod:`mrekv.prompt.prior_mode`); 1.0: none.
+    temperature_: float = 1.0
 
     def fit(
         self, states: np.ndarray, labels: Sequence[int] | np.ndarray,

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from mrekv.errors import SaveFormatError
-from mrekv.prompt.ngram_expert import NgramExpert, fit_pooled, log_softmax
+from mrekv.prompt.ngram_expert import NgramExpert, fit_pooled, log_softmax, oof_temperature
 from mrekv.prompt.prior_head import HeadChoice, PriorHead
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -73,11 +73,13 @@ def fit_prior_head(clf: Any, texts: Sequence[str], y: list[int],
                                         default_prior="verbalizer" if prior is not None else None)
     clf.prior_head_ = head
     clf.ngram_expert_, clf.ngram_weight_ = None, 0.0
-    pooled: dict[str, Any] = {"beta": 0.0}
+    head.temperature_ = oof_temperature(head.oof_logits_, np.asarray(y))
+    pooled: dict[str, Any] = {"beta": 0.0, "temperature": head.temperature_}
     if clf.ngram_expert:
         pooling = fit_pooled(head, texts, y, len(clf.classes_), clf.lang)
         clf.ngram_expert_, clf.ngram_weight_, pooled = (
             pooling.expert, pooling.beta, pooling.info)
+        head.temperature_ = pooling.temperature
     clf.prior_fit_texts_ = (list(texts), list(y))  # calibrate() after fit refits on them
     assert head.choice_ is not None
     return [{"epoch": 0, "step": 0, "train_loss": None, "head": head.choice_.to_dict(),
@@ -94,7 +96,7 @@ def prior_proba(clf: Any, texts: Sequence[str]) -> np.ndarray:
     expert: NgramExpert | None = getattr(clf, "ngram_expert_", None)
     if expert is not None:
         logits = logits + clf.ngram_weight_ * expert.log_proba(texts)
-    return np.exp(log_softmax(logits))  # type: ignore[no-any-return]
+    return np.exp(log_softmax(logits / head.temperature_))  # type: ignore[no-any-return]
 
 
 def head_config(head: PriorHead | None, ngram_weight: float = 0.0) -> dict[str, Any] | None:
@@ -102,7 +104,7 @@ def head_config(head: PriorHead | None, ngram_weight: float = 0.0) -> dict[str, 
     if head is None or head.choice_ is None:
         return None
     return {"choice": head.choice_.to_dict(), "prior_scale": head.prior_scale_,
-            "ngram_weight": ngram_weight}
+            "ngram_weight": ngram_weight, "temperature": head.temperature_}
 
 
 def expert_from_saved(config: dict[str, Any], path: Any) -> tuple[NgramExpert | None, float]:
@@ -111,7 +113,7 @@ def expert_from_saved(config: dict[str, Any], path: Any) -> tuple[NgramExpert | 
     Raises:
         SaveFormatError: the weight is bad, or the expert file is missing or malformed.
     """
-    import json
+    from mrekv._json import load_json
 
     try:
         weight = float(config.get("ngram_weight", 0.0))
@@ -122,7 +124,7 @@ def expert_from_saved(config: dict[str, Any], path: Any) -> tuple[NgramExpert | 
     if weight == 0:
         return None, 0.0
     try:
-        state = json.loads(path.read_text(encoding="utf-8"))
+        state = load_json(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise SaveFormatError(f"{path}: cannot read the n-gram expert: {exc}") from exc
     try:
@@ -148,9 +150,12 @@ def head_from_saved(config: dict[str, Any], tensors: dict[str, Any], where: str)
         choice = HeadChoice(str(c["prior"]), penalty, c["cv_loss"], int(c["folds"]),
                             bool(c["kept_prior"]))
         scale = float(config["prior_scale"])
+        temperature = float(config.get("temperature", 1.0))  # none saved before it existed
     except (KeyError, TypeError, ValueError) as exc:
         raise SaveFormatError(f"{where}: bad 'prior_head' entry: {exc}") from exc
-    head = PriorHead(prior_scale_=scale, choice_=choice)
+    if not (math.isfinite(temperature) and temperature > 0):
+        raise SaveFormatError(f"{where}: 'temperature' must be finite and > 0, got {temperature}")
+    head = PriorHead(prior_scale_=scale, choice_=choice, temperature_=temperature)
     for name in _TENSORS:
         value = tensors[name].double().numpy()
         if not np.isfinite(value).all():
