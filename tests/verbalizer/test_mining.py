@@ -362,3 +362,19 @@ def test_source_text_with_real_tokenizers(lang, pos, neg, expected):
         lemmatize=True, class_name_first=False,
     )
     assert lw.as_lists() == expected
+
+
+def test_mining_examples_without_word_labels_says_what_to_do():
+    from mrekv.data.example import MREExample
+    from mrekv.errors import ConfigError
+    from mrekv.verbalizer.mining import mine_label_words
+
+    bare = [MREExample("A fine film.", "positive", lang="en"),
+            MREExample("A dull film.", "negative", lang="en")]
+    for method in ("frequency", "chi2"):
+        with pytest.raises(ConfigError, match="none of the 2 examples has word labels"):
+            mine_label_words(bare, method, 5)
+    # word labels that are all stopwords leave nothing to score: class names, no crash
+    stop = [MREExample("The film.", "positive", word_labels=(("positive", "the"),), lang="en"),
+            MREExample("A film.", "negative", word_labels=(("negative", "a"),), lang="en")]
+    assert mine_label_words(stop, "chi2", 5).as_lists() == [["negative"], ["positive"]]

@@ -184,6 +184,12 @@ def mine_label_words(
         class_ids[i] = class_index[e.text_label]
     num_classes = len(class_list)
 
+    if config.source == "word_labels" and not any(e.word_labels for e in examples):
+        raise ConfigError(
+            f"none of the {len(examples)} examples has word labels to mine: mine the texts "
+            "instead (source='text', `mrekv mine --source text`) or build word labels first "
+            "(`mrekv build-mre`)"
+        )
     items = filter_items(
         extract_items(examples, config, lang, tokenizer, show_progress), config, lang
     )
@@ -206,6 +212,8 @@ def mine_label_words(
         scores = tfidf_scores(sparse_counts)
     elif config.method == "pmi":
         scores = pmi_scores(doc_counts, class_sizes, alpha=config.pmi_alpha)
+    elif x.shape[1] == 0:  # every item filtered out (stopwords, noise): nothing to score
+        scores = np.zeros((num_classes, 0))
     else:
         scores = chi2_scores(presence, class_ids, num_classes)
 
