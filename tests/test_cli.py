@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from mrekv.cli import main
+from mrekv.metrics import expected_calibration_error, fit_temperature
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "data" / "samples"
@@ -126,8 +128,25 @@ def test_evaluate_zero_shot_with_label_words_needs_no_training(tmp_path, capsys)
                                  verbalizer=mrekv.read_label_words(kv), lang="en",
                                  progress=False)
     clf.calibrate([r.text for r in records])
-    assert clf.score([r.text for r in records], [r.text_label for r in records]) == (
-        metrics["accuracy"])
+    texts, gold = [r.text for r in records], [r.text_label for r in records]
+    assert clf.score(texts, gold) == metrics["accuracy"]
+    proba = clf.predict_proba(texts)
+    y = np.array([list(clf.classes_).index(g) for g in gold])
+    assert metrics["probability"]["ece"] == pytest.approx(expected_calibration_error(proba, y))
+    assert metrics["probability"]["brier"] == pytest.approx(
+        ((proba - np.eye(proba.shape[1])[y]) ** 2).sum(1).mean())
+    # temperature scaling on held-out texts changes confidence, never a prediction
+    held = tmp_path / "held.tsv"
+    held.write_text("".join(f"{g}\t{t}\n" for g, t in zip(gold[:10], texts[:10], strict=True)),
+                    "utf-8")
+    code, out, _ = run(capsys, "evaluate", "--model", model, "--label-words", kv, "--lang",
+                       "en", "--input", test, "--calibrate", test, "--fit-temperature", held)
+    scaled = json.loads(out)
+    assert code == 0 and scaled["n_temperature"] == 10 and scaled["temperature"] > 0
+    assert scaled["temperature"] == pytest.approx(
+        fit_temperature(np.log(proba[:10]), y[:10]), rel=1e-3)
+    assert scaled["accuracy"] == metrics["accuracy"]
+    assert scaled["probability"]["mean_confidence"] != metrics["probability"]["mean_confidence"]
     code, _, err = run(capsys, "evaluate", "--model", model, "--model-dir", tmp_path,
                        "--input", test)
     assert code != 0 and "not both or neither" in err

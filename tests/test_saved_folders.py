@@ -64,10 +64,22 @@ def finetune_copy(finetune_saved, tmp_path):
     return target
 
 
+def _reseal(folder: Path) -> None:
+    """Record the folder's edited files as saved (as a deliberate edit of the checksums
+    would), so that the checks behind the checksums are what a test meets."""
+    from mrekv.prompt import integrity
+
+    path = folder / saving.CONFIG_FILE
+    config = json.loads(path.read_text(encoding="utf-8"))
+    sealed = integrity.add_checksums(folder, config, saving.CONFIG_FILE)
+    path.write_text(json.dumps(sealed), encoding="utf-8")
+
+
 def _edit_json(path: Path, **changes) -> None:
     data = json.loads(path.read_text(encoding="utf-8"))
     data.update(changes)
     path.write_text(json.dumps(data), encoding="utf-8")
+    _reseal(path.parent)
 
 
 def _edit_weights(folder: Path, edit) -> None:
@@ -77,6 +89,7 @@ def _edit_weights(folder: Path, edit) -> None:
     tensors = load_file(path)
     edit(tensors)
     save_file(tensors, path, metadata={"format": "pt"})
+    _reseal(folder)
 
 
 def test_an_intact_folder_loads_with_the_same_scores(prompt_saved):
@@ -130,6 +143,7 @@ def test_nan_in_the_verbalizer_file_is_refused(prompt_copy):
     assert floats, "the verbalizer saved no float tensor to corrupt"
     tensors[floats[0]] = torch.full_like(tensors[floats[0]], float("nan"))
     save_file(tensors, path)
+    _reseal(prompt_copy)
     with pytest.raises(SaveFormatError, match=f"{floats[0]}.*NaN"):
         load_classifier(prompt_copy, progress=False)
 
@@ -162,6 +176,7 @@ def test_saved_training_arguments_are_type_checked(finetune_copy, args):
     config = json.loads(path.read_text(encoding="utf-8"))
     config["training_args"].update(args)
     path.write_text(json.dumps(config), encoding="utf-8")
+    _reseal(finetune_copy)
     with pytest.raises(SaveFormatError, match=f"training_args.{next(iter(args))}"):
         load_classifier(finetune_copy, progress=False)
 
@@ -173,6 +188,7 @@ def _write_index(folder: Path, target: str) -> None:
         keys = list(handle.keys())
     index = {"metadata": {}, "weight_map": dict.fromkeys(keys, target)}
     (folder / "model.safetensors.index.json").write_text(json.dumps(index), encoding="utf-8")
+    _reseal(folder)
 
 
 @pytest.mark.parametrize("where", ["../outside/model.safetensors", "/tmp/w.safetensors",

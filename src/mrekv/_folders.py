@@ -4,7 +4,9 @@ Used for saved classifiers (:mod:`mrekv.prompt.saving`). A save killed at any
 point leaves the target whole (the old or the new folder) or, on systems
 without an atomic swap, recoverable by the next save or load; the temporary
 copies a killed save leaves behind carry its pid and are removed by the next
-save once that process is gone.
+save once that process is gone (or its pid belongs to a later process: the names
+carry the writer's start time too). :func:`files_into` writes a folder's files the
+same way when the folder may already hold others (``tiny-model --out``).
 """
 
 from __future__ import annotations
@@ -20,10 +22,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from mrekv._io import dir_mode, file_mode
+from mrekv._io import WRITER, dir_mode, file_mode, writer_alive, writer_tag
 from mrekv.errors import SaveFormatError
 
-__all__ = ["atomic_folder", "recover_interrupted_save"]
+__all__ = ["atomic_folder", "files_into", "recover_interrupted_save"]
 
 
 @contextmanager
@@ -68,6 +70,35 @@ def atomic_folder(target: str | Path) -> Iterator[Path]:
         raise
 
 
+@contextmanager
+def files_into(target: str | Path) -> Iterator[Path]:
+    """Yield an empty temporary folder beside ``target``; on success its files join ``target``.
+
+    Where ``target`` does not exist the temporary folder is renamed to it; otherwise
+    each file is renamed into it (replacing a file of the same name, leaving the
+    others). If the block raises (a full disk), the temporary folder is removed and
+    ``target`` is as it was: never a folder holding part of the files.
+    """
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    recover_interrupted_save(target)
+    if target.exists() and not target.is_dir():
+        raise SaveFormatError(f"{target} exists and is not a folder")
+    tmp = Path(tempfile.mkdtemp(prefix=_temp_prefix(target), suffix=".tmp", dir=target.parent))
+    try:
+        yield tmp
+        _follow_umask(tmp)
+        if not target.exists():
+            os.replace(tmp, target)
+            return
+        for entry in sorted(tmp.iterdir()):
+            os.replace(entry, target / entry.name)
+        tmp.rmdir()
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
 def _follow_umask(folder: Path) -> None:
     """Give ``folder`` and everything in it the umask's modes (writers may use mkstemp's 0o600)."""
     files, dirs = file_mode(), dir_mode()
@@ -82,31 +113,20 @@ def _follow_umask(folder: Path) -> None:
 
 
 def _temp_prefix(target: Path) -> str:
-    return f".{target.name}.{os.getpid()}-"
+    return f".{target.name}.{writer_tag()}-"
 
 
-def _leftovers(target: Path) -> list[tuple[Path, int, str]]:
-    """``(path, pid, "tmp" | "old")`` of the temporary siblings of ``target``'s saves."""
-    pattern = re.compile(rf"\.{re.escape(target.name)}\.(\d+)-[^/]*\.(tmp|old)")
+def _leftovers(target: Path) -> list[tuple[Path, int, int | None, str]]:
+    """``(path, pid, start, "tmp" | "old")`` of the temporary siblings of ``target``'s saves."""
+    pattern = re.compile(rf"\.{re.escape(target.name)}\.{WRITER}\.(tmp|old)")
     found = []
     if target.parent.is_dir():
         for entry in target.parent.iterdir():
             match = pattern.fullmatch(entry.name)
-            if match and entry.is_dir():
-                found.append((entry, int(match.group(1)), match.group(2)))
-    return sorted(found)
-
-
-def _alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:  # exists, owned by someone else
-        return True
-    return True
+            if match and entry.is_dir() and not entry.is_symlink():
+                start = int(match.group(2)) if match.group(2) else None
+                found.append((entry, int(match.group(1)), start, match.group(3)))
+    return sorted(found, key=lambda item: item[0])
 
 
 def recover_interrupted_save(target: str | Path) -> None:
@@ -117,8 +137,8 @@ def recover_interrupted_save(target: str | Path) -> None:
     leftover temporary copy is deleted.
     """
     target = Path(target)
-    for path, pid, kind in _leftovers(target):
-        if _alive(pid):
+    for path, pid, start, kind in _leftovers(target):
+        if writer_alive(pid, start):
             continue
         if kind == "old" and not target.exists() and (path / "old").is_dir():
             os.replace(path / "old", target)

@@ -1,9 +1,15 @@
-"""Atomic file writing: write to a temporary file beside the target, then rename."""
+"""Atomic file writing: write to a temporary file beside the target, then rename.
+
+A temporary file's name carries its writer's pid and start time
+(``.<name>.<pid>-<start>-XXXXXXXX.tmp``), so the next write of the same target
+removes what a killed writer left, even when a later process got its pid.
+"""
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -34,6 +40,63 @@ def dir_mode() -> int:
     return 0o777 & ~current_umask()
 
 
+def process_start(pid: int) -> int | None:
+    """When process ``pid`` started (clock ticks since boot, from ``/proc``); None if unknown."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        return int(stat[stat.rindex(")") + 2:].split()[19])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def writer_tag() -> str:
+    """``<pid>-<start>`` (or ``<pid>`` where the start time is unknown) of this process."""
+    start = process_start(os.getpid())
+    return f"{os.getpid()}" if start is None else f"{os.getpid()}-{start}"
+
+
+def writer_alive(pid: int, start: int | None) -> bool:
+    """Whether the writer ``pid`` (started at ``start``, if recorded) may still be running.
+
+    A recorded start time that differs from that of the process now holding ``pid``
+    means the writer died and its pid was reused (as in a restarted container).
+    """
+    if start is not None and Path("/proc/self/stat").exists():
+        return process_start(pid) == start
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # exists, owned by someone else
+        return True
+    return True
+
+
+#: ``<pid>-[<start>-]<random>``: mkstemp's and mkdtemp's random parts have no ``-``.
+WRITER = r"(\d+)-(?:(\d+)-)?[A-Za-z0-9_]+"
+
+
+def remove_stale_temp_files(target: Path) -> None:
+    """Delete the temporary files that killed writers of ``target`` left beside it."""
+    pattern = re.compile(rf"\.{re.escape(target.name)}\.{WRITER}\.tmp")
+    try:
+        entries = list(os.scandir(target.parent))
+    except OSError:
+        return
+    for entry in entries:
+        match = pattern.fullmatch(entry.name)
+        if not match or not entry.is_file(follow_symlinks=False):
+            continue
+        start = int(match.group(2)) if match.group(2) else None
+        if not writer_alive(int(match.group(1)), start):
+            try:
+                os.unlink(entry.path)
+            except OSError:
+                pass
+
+
 @contextmanager
 def atomic_open(
     path: str | Path, mode: str = "w", encoding: str | None = "utf-8"
@@ -42,12 +105,15 @@ def atomic_open(
 
     If the block raises, the temporary file is removed and ``path`` is untouched.
     The file gets the mode a plain ``open()`` would give it (``0o666`` less the
-    umask), not ``mkstemp``'s private ``0o600``.
+    umask), not ``mkstemp``'s private ``0o600``. Temporary files that killed writers
+    of ``path`` left behind are removed first.
     """
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_temp_files(target)
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.{writer_tag()}-", suffix=".tmp",
+                                   dir=target.parent)
     except OSError as error:  # name the file the user asked for, not the hidden temporary
         raise OSError(error.errno, f"cannot write {target}: {error.strerror}",
                       str(target)) from error

@@ -8,12 +8,12 @@ format (:mod:`mrekv.prompt.saving`) knows neither of them.
 
 from __future__ import annotations
 
-import json
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mrekv.errors import SaveFormatError
-from mrekv.prompt.saving import CONFIG_FILE, recover_interrupted_save
+from mrekv.prompt.saving import CONFIG_FILE, read_json, recover_interrupted_save
 
 if TYPE_CHECKING:  # pragma: no cover
     from mrekv.prompt.estimator import BaseClassifier
@@ -46,12 +46,12 @@ def load_classifier(path: str | Path, *, device: Any = None, progress: bool = Tr
     if not folder.is_dir():  # a save killed between its renames (see mrekv._folders)
         recover_interrupted_save(folder)
     path_json = folder / CONFIG_FILE
-    if not path_json.is_file():
+    if not os.path.lexists(path_json):
         raise SaveFormatError(f"{path_json}: missing; {folder} is not a saved mrekv classifier")
-    try:
-        kind = json.loads(path_json.read_text(encoding="utf-8")).get("kind")
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError, AttributeError) as exc:
-        raise SaveFormatError(f"{path_json}: not a valid JSON object ({exc})") from exc
+    config = read_json(path_json)  # a FIFO or a link out of the folder is refused unread
+    if not isinstance(config, dict):
+        raise SaveFormatError(f"{path_json}: expected a JSON object, got {type(config).__name__}")
+    kind = config.get("kind")
     cls = classifier_class(kind)
     if cls is None:
         raise SaveFormatError(

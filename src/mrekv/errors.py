@@ -82,3 +82,19 @@ class ResultsLockedError(MrekvError, RuntimeError):
 
 class DataRootError(MrekvError, FileNotFoundError):
     """A default data folder cannot be found; the message names the variable to set."""
+
+
+def summarize(items: Iterable[object], limit: int = 10) -> str:
+    """``items`` joined by commas, at most ``limit`` of them, then how many more there are.
+
+    Messages that list classes, files or labels stay one readable line however many
+    there are (10^4 classes would otherwise make a 100 KB warning).
+
+    Example:
+        >>> summarize(["a", "b", "c"], limit=2)
+        'a, b and 1 more (3 in all)'
+    """
+    listed = [str(item) for item in items]
+    if len(listed) <= limit:
+        return ", ".join(listed)
+    return f"{', '.join(listed[:limit])} and {len(listed) - limit} more ({len(listed)} in all)"

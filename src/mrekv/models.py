@@ -18,6 +18,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from mrekv._json import load_json
 from mrekv.mlm_head import locate_mlm_head as locate_mlm_head
 from mrekv.model_source import check_model_reference as check_model_reference
 from mrekv.model_source import hub_load
@@ -36,12 +37,37 @@ def resolve_device(device: str | torch.device | None = None) -> torch.device:
 
     Returns:
         A ``torch.device``.
+
+    Raises:
+        ConfigError: an unknown device name, or one this torch cannot use (``cuda`` on a
+            torch built without CUDA or without a visible GPU, ``cuda:3`` with two GPUs,
+            ``mps`` off Apple silicon).
     """
     import torch
 
-    if device is not None:
-        return torch.device(device)
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    from mrekv.errors import ConfigError
+
+    if device is None:
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        chosen = torch.device(device)
+    except (RuntimeError, TypeError, ValueError) as exc:
+        raise ConfigError(f"unknown device {device!r} ({exc}); valid: cpu, cuda, cuda:<n>, "
+                          "mps") from None
+    if chosen.type == "cuda":
+        if not torch.cuda.is_available():
+            why = ("this torch was built without CUDA" if torch.version.cuda is None
+                   else "no CUDA GPU is visible")
+            raise ConfigError(f"device {str(device)!r}: {why} (torch {torch.__version__}); "
+                              "use device 'cpu', or install a CUDA build of torch")
+        count = torch.cuda.device_count()
+        if chosen.index is not None and chosen.index >= count:
+            raise ConfigError(f"device {str(device)!r}: only {count} CUDA GPU(s) visible "
+                              f"(cuda:0 to cuda:{count - 1})")
+    if chosen.type == "mps" and not torch.backends.mps.is_available():
+        raise ConfigError(f"device {str(device)!r}: MPS (Apple silicon) is not available on "
+                          "this machine; use device 'cpu'")
+    return chosen
 
 
 def load_tokenizer(
@@ -83,8 +109,10 @@ def _wants_missing_ipadic(name: str) -> bool:
     if not config_file.is_file():
         return False
     try:
-        config = json.loads(config_file.read_text(encoding="utf-8"))
+        config = load_json(config_file.read_text(encoding="utf-8"))
     except (OSError, ValueError):
+        return False
+    if not isinstance(config, dict):
         return False
     mecab = config.get("mecab_kwargs") or {}
     if config.get("word_tokenizer_type") != "mecab" or mecab.get("mecab_dic", "ipadic") != "ipadic":
@@ -232,11 +260,14 @@ def load_lm(
     if str(name_or_path).endswith(".gguf") and backbone == "auto":
         backbone = "causal"
     name = local_model_name(name_or_path)
-    if backbone == "auto":
-        from transformers import AutoConfig
+    from transformers import AutoConfig
 
-        backbone = detect_backbone(hub_load(name, "configuration", AutoConfig.from_pretrained,
-                                            trust_remote_code=trust_remote_code))
+    config = hub_load(name, "configuration", AutoConfig.from_pretrained,
+                      trust_remote_code=trust_remote_code)
+    if backbone == "auto":
+        backbone = detect_backbone(config)
+    else:
+        _check_backbone(name, config, backbone)
     from transformers import AutoModelForCausalLM, AutoModelForMaskedLM
 
     auto_class: Any = AutoModelForCausalLM if backbone == "causal" else AutoModelForMaskedLM
@@ -247,6 +278,25 @@ def load_lm(
     return model.eval(), tokenizer, backbone  # type: ignore[return-value]
 
 
+def _check_backbone(name: str, config: Any, backbone: str) -> None:
+    """Refuse a ``backbone`` that the model's config contradicts.
+
+    A masked LM loaded as a causal one would otherwise train a randomly initialised
+    decoder head without a word of warning.
+    """
+    from mrekv.errors import ConfigError
+
+    try:
+        found = detect_backbone(config)
+    except ConfigError:
+        return  # the config does not tell: the caller's word stands
+    if found != backbone:
+        archs = ", ".join(getattr(config, "architectures", None) or [config.model_type])
+        raise ConfigError(
+            f"backbone {backbone!r}, but {name} is a {found} LM ({archs} in its config); "
+            f"use backbone={found!r} or 'auto'")
+
+
 def save_model_weights(model: Any, folder: str | Path) -> None:
     """``model.save_pretrained(folder)`` as safetensors, on transformers 4.x and 5.x."""
     params = inspect.signature(model.save_pretrained).parameters
@@ -254,6 +304,35 @@ def save_model_weights(model: Any, folder: str | Path) -> None:
         model.save_pretrained(str(folder), safe_serialization=True)
     else:  # transformers 5 always writes safetensors
         model.save_pretrained(str(folder))
+
+
+#: The most parameters a "tiny" model may have (4 GB of float32 weights).
+MAX_TINY_PARAMETERS = 10**9
+
+
+def check_tiny_size(*, vocab: int, hidden: int, layers: int, positions: int,
+                    intermediate: int | None = None) -> int:
+    """Estimate a tiny transformer's parameter count; refuse one too big to build.
+
+    Embeddings (vocabulary and positions) plus, per layer, attention (4 hidden x
+    hidden) and the feed-forward block (2 hidden x intermediate), within a few
+    percent of the real count.
+
+    Returns:
+        The estimate.
+
+    Raises:
+        ValueError: more than :data:`MAX_TINY_PARAMETERS` parameters (before anything
+            is allocated).
+    """
+    inner = 4 * hidden if intermediate is None else intermediate
+    count = (vocab + positions) * hidden + layers * (4 * hidden * hidden + 2 * hidden * inner)
+    if count > MAX_TINY_PARAMETERS:
+        raise ValueError(
+            f"that model would have about {count:.2g} parameters ({4 * count / 1e9:,.0f} GB of "
+            f"float32 weights); a tiny model has at most {MAX_TINY_PARAMETERS:.0e} (e.g. "
+            "hidden 32 to 1024, layers 1 to 24)")
+    return count
 
 
 def make_tiny_mlm(
@@ -292,20 +371,28 @@ def make_tiny_mlm(
         lowercase: lowercase when training a vocabulary.
         seed: seeds the weight initialisation.
 
+    The files are written into a temporary folder first and moved into ``out_dir``
+    only when all of them are complete (a full disk leaves no half-written model).
+
     Returns:
         ``out_dir`` as a Path (loadable with :func:`load_masked_lm`).
 
     Raises:
-        ValueError: neither ``texts`` nor ``tokenizer_from`` given, or bad sizes.
+        ValueError: neither ``texts`` nor ``tokenizer_from`` given, or bad sizes (more
+            than :data:`MAX_TINY_PARAMETERS` parameters).
 
     Example:
         >>> make_tiny_mlm("tiny", ["a small corpus", "of sentences"])  # doctest: +SKIP
     """
+    if hidden % heads:
+        raise ValueError(f"hidden ({hidden}) must be divisible by heads ({heads})")
+    check_tiny_size(vocab=len(_SPECIAL_TOKENS), hidden=hidden, layers=layers,
+                    positions=max_position_embeddings)  # before torch loads or a vocabulary
     import torch
     from transformers import BertConfig, BertForMaskedLM
 
-    if hidden % heads:
-        raise ValueError(f"hidden ({hidden}) must be divisible by heads ({heads})")
+    from mrekv._folders import files_into
+
     out = Path(out_dir)
     if tokenizer_from is not None:
         tokenizer = load_tokenizer(tokenizer_from)
@@ -313,6 +400,8 @@ def make_tiny_mlm(
         tokenizer = _train_wordpiece(list(texts), vocab_size=vocab_size, lowercase=lowercase)
     else:
         raise ValueError("make_tiny_mlm needs texts to train a vocabulary on, or tokenizer_from")
+    check_tiny_size(vocab=len(tokenizer), hidden=hidden, layers=layers,
+                    positions=max_position_embeddings)
     torch.manual_seed(seed)
     config = BertConfig(
         vocab_size=len(tokenizer),
@@ -324,9 +413,9 @@ def make_tiny_mlm(
         pad_token_id=tokenizer.pad_token_id,
     )
     model = BertForMaskedLM(config)
-    out.mkdir(parents=True, exist_ok=True)
-    save_model_weights(model, out)
-    tokenizer.save_pretrained(str(out))
+    with files_into(out) as tmp:
+        save_model_weights(model, tmp)
+        tokenizer.save_pretrained(str(tmp))
     return out
 
 

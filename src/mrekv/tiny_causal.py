@@ -80,7 +80,8 @@ def make_tiny_causal_lm(
         ``out_dir`` as a Path.
 
     Raises:
-        ValueError: unknown ``kind``, bad sizes, or not exactly one of
+        ValueError: unknown ``kind``, bad sizes (more than
+            :data:`mrekv.models.MAX_TINY_PARAMETERS` parameters), or not exactly one of
             ``texts`` and ``tokenizer_from``.
 
     Example:
@@ -88,7 +89,8 @@ def make_tiny_causal_lm(
     """
     import torch
 
-    from mrekv.models import load_tokenizer, save_model_weights
+    from mrekv._folders import files_into
+    from mrekv.models import check_tiny_size, load_tokenizer, save_model_weights
 
     if kind not in KINDS:
         raise ValueError(unknown_choice("causal LM kind", kind, KINDS))
@@ -100,18 +102,21 @@ def make_tiny_causal_lm(
         )
     if (texts is None) == (tokenizer_from is None):
         raise ValueError("make_tiny_causal_lm needs exactly one of texts= and tokenizer_from=")
+    check_tiny_size(vocab=len(_SP_SPECIALS), hidden=hidden, layers=layers,
+                    positions=MAX_POSITIONS)  # before a vocabulary is trained
     if tokenizer_from is not None:
         tokenizer = _with_pad_token(load_tokenizer(tokenizer_from))
     elif kind == "gpt2":
         tokenizer = _train_byte_level_bpe(_text_list(texts), vocab_size)
     else:
         tokenizer = _train_sentencepiece_bpe(_text_list(texts), vocab_size)
+    check_tiny_size(vocab=len(tokenizer), hidden=hidden, layers=layers, positions=MAX_POSITIONS)
     torch.manual_seed(seed)
     model = _build_model(kind, tokenizer, hidden=hidden, layers=layers, heads=heads)
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    save_model_weights(model, out)
-    tokenizer.save_pretrained(str(out))
+    with files_into(out) as tmp:  # a failed write leaves no half-written model
+        save_model_weights(model, tmp)
+        tokenizer.save_pretrained(str(tmp))
     return out
 
 

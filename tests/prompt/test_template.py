@@ -126,6 +126,18 @@ def test_default_templates():
         default_template("en", "news")
 
 
+def test_causal_default_templates_end_at_the_mask():
+    from mrekv.prompt.causal_template import default_causal_template
+
+    assert default_template("en", "sentiment", backbone="causal").text == "{text} It was {mask}"
+    for lang in ("en", "ja", "zh"):
+        for kind in ("topic", "sentiment", "generic"):
+            causal = default_template(lang, kind, backbone="causal")
+            assert causal.text.endswith("{mask}") and causal == default_causal_template(lang, kind)
+    with pytest.raises(ConfigError, match="'masked', 'causal'"):
+        default_template("en", "sentiment", backbone="seq2seq")
+
+
 # ---------------------------------------------------------------- WordPiece tokenizers
 
 

@@ -15,10 +15,11 @@ from pathlib import Path
 from typing import Any
 
 from mrekv.data.example import guess_lang
-from mrekv.errors import MrekvError
+from mrekv.data.labelled import TSV_FORM, read_label_file, read_text_lines
+from mrekv.errors import MrekvError, summarize
 
-TSV_FORM = "'label<TAB>text' (one record a line, no tab inside the text)"
-HEADER_NAMES = {"label", "labels", "class", "category", "target", "y"}
+__all__ = ["TSV_FORM", "check_labels", "examples_from_args", "input_file", "output_file",
+           "print_json", "read_labelled", "read_lines", "read_texts", "require_nonempty"]
 
 
 def input_file(path: str | Path, what: str = "input") -> Path:
@@ -45,37 +46,17 @@ def read_lines(path: str | Path, what: str = "input") -> list[str]:
     A final newline does not make an extra empty line; ``\\r\\n`` ends a line like ``\\n``.
 
     Raises:
-        MrekvError: a folder, a missing file, a UTF-16 file or invalid UTF-8 (with
-            the line number).
+        MrekvError: a folder, a missing file, a UTF-16 or binary file, or invalid UTF-8
+            (with the line number).
     """
-    p = input_file(path, what)
-    raw = p.read_bytes()
-    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
-        raise MrekvError(f"{p}: the file is UTF-16 (it starts with a UTF-16 byte-order mark); "
-                         "save it as UTF-8")
-    if raw.startswith(b"\xef\xbb\xbf"):
-        raw = raw[3:]
-    chunks = raw.split(b"\n")
-    if chunks and chunks[-1] == b"":
-        chunks.pop()
-    lines = []
-    for lineno, chunk in enumerate(chunks, 1):
-        try:
-            line = chunk.decode("utf-8")
-        except UnicodeDecodeError as error:
-            hint = " (it looks like UTF-16)" if b"\x00" in chunk else ""
-            raise MrekvError(
-                f"{p}, line {lineno}: not valid UTF-8 text{hint} (byte "
-                f"0x{chunk[error.start]:02x} at column {error.start + 1}); save the file as UTF-8"
-            ) from None
-        lines.append(line[:-1] if line.endswith("\r") else line)
-    return lines
+    return read_text_lines(input_file(path, what))
 
 
 def read_labelled(path: str, lang: str | None = None) -> tuple[list[str], list[str]]:
-    """Texts and labels from an MMM file (.json/.jsonl) or a TSV file (label<TAB>text).
+    """Texts and labels from an MMM file (.json/.jsonl), a TSV (label<TAB>text) or a CSV file.
 
-    Blank lines and a first header line (``label<TAB>text``) are skipped; labels lose
+    Blank lines and a header row (told by content, see :mod:`mrekv.data.labelled`) are
+    skipped; quoted fields lose their quotes; labels are Unicode-normalised and lose
     surrounding spaces.
 
     Raises:
@@ -88,25 +69,7 @@ def read_labelled(path: str, lang: str | None = None) -> tuple[list[str], list[s
 
         examples = list(read_mmm(p, lang=lang))
         return [e.text for e in examples], [e.text_label for e in examples]
-    texts: list[str] = []
-    labels: list[str] = []
-    for lineno, line in enumerate(read_lines(p), 1):
-        if not line.strip():
-            continue
-        fields = line.split("\t")
-        if len(fields) != 2:
-            found = "no tab" if len(fields) == 1 else f"{len(fields)} tab-separated fields"
-            raise MrekvError(f"{p}, line {lineno}: expected {TSV_FORM}, found {found}")
-        label, text = fields[0].strip(), fields[1]
-        if not label:
-            raise MrekvError(f"{p}, line {lineno}: empty label; expected {TSV_FORM}")
-        if not text.strip():
-            raise MrekvError(f"{p}, line {lineno}: empty text; expected {TSV_FORM}")
-        if not labels and label.lower() in HEADER_NAMES and text.strip().lower() in {
-                "text", "sentence", "texts", "document"}:
-            continue  # a header line ``label<TAB>text`` (as mrekv.data.mre_mix skips it)
-        labels.append(label)
-        texts.append(text)
+    texts, labels = read_label_file(p)
     _check_not_swapped(p, texts, labels)
     return texts, labels
 
@@ -129,7 +92,7 @@ def read_texts(path: str, lang: str | None = None, *, keep_blank: bool = False) 
             up with input lines); by default they are skipped.
     """
     p = input_file(path)
-    if p.suffix in {".json", ".jsonl", ".tsv"}:
+    if p.suffix.lower() in {".json", ".jsonl", ".tsv", ".csv"}:
         return read_labelled(path, lang)[0]
     lines = read_lines(p)
     return lines if keep_blank else [line for line in lines if line.strip()]
@@ -147,11 +110,9 @@ def check_labels(labels: Iterable[str], classes: Sequence[str], source: str,
     known = set(classes)
     unknown = sorted({label for label in labels if label not in known})
     if unknown:
-        shown = ", ".join(repr(u) for u in unknown[:10])
-        more = f" and {len(unknown) - 10} more" if len(unknown) > 10 else ""
         raise MrekvError(
-            f"{source}: labels {shown}{more} are not classes of {against}; its classes: "
-            f"{', '.join(repr(c) for c in classes)}"
+            f"{source}: labels {summarize(map(repr, unknown))} are not classes of {against}; "
+            f"its classes: {summarize(map(repr, classes))}"
         )
 
 

@@ -22,6 +22,21 @@ def positive_int(value: str) -> int:
     return number
 
 
+MAX_SEED = 2**63 - 1  # torch and numpy take seeds that fit a signed 64-bit integer
+
+
+def seed(value: str) -> int:
+    """A random seed: a whole number from 0 to 2**63 - 1."""
+    try:
+        number = int(value)
+    except ValueError:
+        number = -1
+    if not 0 <= number <= MAX_SEED:
+        raise argparse.ArgumentTypeError(
+            f"expected a whole number from 0 to 2**63 - 1 ({MAX_SEED}), got {value!r}")
+    return number
+
+
 def positive_float(value: str) -> float:
     """A finite number > 0."""
     import math

@@ -43,13 +43,21 @@ def cmd_tokenize(args: argparse.Namespace) -> int:
 
 def _clean_tsv(path: str, folder: Path) -> Path:
     """``path`` checked by the CLI's TSV reader and rewritten plainly (no BOM, no CR,
-    labels stripped, no blank lines) into ``folder``."""
+    labels normalised, no blank lines) into ``folder``.
+
+    The copy starts with the header ``label<TAB>text`` and quotes what needs quoting, so
+    reading it again gives back these very records (no header guessed, no quote lost twice).
+    """
+    import csv
+
     texts, labels = read_labelled(path)
     require_nonempty(texts, path, "labelled records")
     folder.mkdir(parents=True, exist_ok=True)
-    clean = folder / Path(path).name
-    clean.write_text("".join(f"{label}\t{text}\n" for label, text in
-                             zip(labels, texts, strict=True)), encoding="utf-8")
+    clean = folder / (Path(path).stem + ".tsv")
+    with clean.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle, delimiter="\t", lineterminator="\n")
+        writer.writerow(["label", "text"])
+        writer.writerows(zip(labels, texts, strict=True))
     return clean
 
 
@@ -172,13 +180,19 @@ def cmd_datasets(args: argparse.Namespace) -> int:
     return 0
 
 
+#: What --root says; the order is :func:`mrekv.data.paths.datasets_root`'s.
+ROOT_HELP = ("folder holding the corpora (default: $MREKV_DATASETS, else "
+             "$XDG_DATA_HOME/mrekv/datasets, i.e. ~/.local/share/mrekv/datasets, when it "
+             "exists; otherwise an error saying what to set)")
+
+
 def _add_source(p: argparse.ArgumentParser) -> None:
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--input", help="an MMM file (.jsonl or .json)")
     src.add_argument("--corpus", help="a corpus name (see `mrekv datasets corpora`)")
     p.add_argument("--split", help="the corpus split to use, e.g. train, dev, test "
                                    "(default: every record)")
-    p.add_argument("--root", help="corpora root (default: $MREKV_DATASETS, ../shared/datasets)")
+    p.add_argument("--root", help=ROOT_HELP)
     p.add_argument("--lang", choices=["en", "ja", "zh"],
                    help="language of the texts (default: from the records, else guessed)")
 
@@ -204,7 +218,7 @@ def add_commands(sub: Any) -> None:
                                              "mined from (default: none)")
     p.add_argument("--knowledge", help="SCPOS:RW: TSV file the relation words are mined from "
                                        "(default: none)")
-    p.add_argument("--root", help="corpora root (default: $MREKV_DATASETS, ../shared/datasets)")
+    p.add_argument("--root", help=ROOT_HELP)
     p.add_argument("--lang", choices=["en", "ja", "zh"],
                    help="language (needed with --input; default: the corpus's)")
     p.add_argument("--family", required=True, help='e.g. "SCPOS:Adj & N", "SCPOS:RW", SCNM')

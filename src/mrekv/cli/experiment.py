@@ -7,6 +7,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from mrekv.cli._types import MAX_SEED
+
 
 def _shard(value: str) -> tuple[int, int]:
     """``"I/N"`` -> ``(I, N)`` with ``0 <= I < N`` (an argparse type)."""
@@ -46,6 +48,15 @@ def _integers(value: str) -> list[int]:
     if any(n < 0 for n in numbers):
         raise argparse.ArgumentTypeError(
             f"expected comma-separated integers >= 0 (e.g. 0,16,64), got {value!r}")
+    return numbers
+
+
+def _seeds(value: str) -> list[int]:
+    """``"0,1,2"`` -> ``[0, 1, 2]`` (an argparse type; each a seed, 0 to 2**63 - 1)."""
+    numbers = _integers(value)
+    if any(n > MAX_SEED for n in numbers):
+        raise argparse.ArgumentTypeError(
+            f"expected comma-separated seeds from 0 to 2**63 - 1 ({MAX_SEED}), got {value!r}")
     return numbers
 
 
@@ -179,7 +190,7 @@ def add_commands(sub: Any) -> None:
     q.add_argument("--budgets", type=_integers, metavar="N1,N2",
                    help="run the equal-budget sweep with these labelled budgets (0: "
                         "zero-shot; default: the config's [budget] section, if any)")
-    q.add_argument("--seeds", type=_integers, metavar="S1,S2",
+    q.add_argument("--seeds", type=_seeds, metavar="S1,S2",
                    help="the budget sweep's seeds (default: the config's [budget] section)")
     q.add_argument("--no-resume", action="store_true",
                    help="start over: move an existing results file aside instead of skipping "

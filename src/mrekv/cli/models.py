@@ -5,9 +5,11 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from mrekv._json import load_json
 from mrekv.cli._inputs import (
     check_labels,
     input_file,
@@ -17,8 +19,9 @@ from mrekv.cli._inputs import (
     read_texts,
     require_nonempty,
 )
-from mrekv.cli._types import device, positive_float, positive_int
-from mrekv.errors import ConfigError, MrekvError
+from mrekv.cli._template import TASKS, choose_template
+from mrekv.cli._types import device, positive_float, positive_int, seed
+from mrekv.errors import ConfigError, MrekvError, summarize
 from mrekv.models import BACKBONES
 from mrekv.tiny_causal import KINDS as CAUSAL_KINDS
 
@@ -40,8 +43,9 @@ def _add_model_args(p: argparse.ArgumentParser) -> None:
                    help="how multi-token label words are scored (with --label-words; exact: "
                         "the word's log-probability by teacher forcing, exact-mean: that per "
                         "sub-token, causal LMs only; default: first)")
-    p.add_argument("--template", help="template text with {text} and {mask} "
-                                      "(default: one chosen for the language and backbone)")
+    p.add_argument("--template", help="template text with {text} and {mask} (default: the "
+                                      "language's template for the backbone and --task)")
+    _add_task_arg(p)
     p.add_argument("--label-words", help="label-word file (mrekv JSON or KPT .txt/.json; "
                                          "default: none, a soft verbalizer over the classes)")
     p.add_argument("--top-k", type=positive_int,
@@ -54,11 +58,19 @@ def _add_model_args(p: argparse.ArgumentParser) -> None:
                    help="learning rate of the optimizer")
     p.add_argument("--max-length", type=positive_int, default=128,
                    help="tokens kept per text (longer texts are cut)")
-    p.add_argument("--seed", type=int, default=42, help="random seed")
+    p.add_argument("--seed", type=seed, default=42, help="random seed (0 to 2**63 - 1)")
     p.add_argument("--device", type=device,
                    help="cpu, cuda, cuda:1 or mps (default: CUDA when present, else CPU)")
     p.add_argument("--trust-remote-code", action="store_true",
                    help="run the model's own code from its folder or Hub repo (off by default)")
+
+
+def _add_task_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--task", choices=TASKS,
+                   help="what the classes are, for the default template (no --template): "
+                        "sentiment ('{text} It was {mask}'), topic, or generic; default: "
+                        "sentiment when the MMM records carry a sentiment task word, else "
+                        "generic, with a warning")
 
 
 def check_model_arg(model: str, option: str = "--model") -> None:
@@ -77,12 +89,37 @@ def check_model_arg(model: str, option: str = "--model") -> None:
             raise MrekvError(f"{option} {model!r}: the folder has no config.json, so it is not "
                              "a Hugging Face model folder")
         try:
-            model_type = json.loads(config.read_text(encoding="utf-8")).get("model_type")
-        except (ValueError, AttributeError):
+            model_type = load_json(config.read_text(encoding="utf-8")).get("model_type")
+        except (OSError, ValueError, AttributeError):
             model_type = None
         if not model_type and option == "--model":
             raise MrekvError(f"{config}: not a JSON object with a 'model_type' key, so "
                              "transformers cannot tell which model it is")
+
+
+#: Files that make a folder a tokenizer folder (any one of them is enough).
+TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "vocab.txt", "vocab.json",
+                   "tokenizer.model", "spiece.model", "sentencepiece.bpe.model")
+
+
+def check_tokenizer_arg(tokenizer: str, option: str = "--tokenizer-from") -> None:
+    """A tokenizer argument: a Hub id, or a folder with tokenizer files (config.json not needed)."""
+    import os
+
+    expanded = os.path.expanduser(tokenizer)
+    if os.path.isdir(expanded):
+        if not any((Path(expanded) / name).is_file() for name in TOKENIZER_FILES):
+            raise MrekvError(f"{option} {tokenizer!r}: the folder has no tokenizer files "
+                             f"(one of {', '.join(TOKENIZER_FILES)})")
+        return
+    if os.path.exists(expanded):
+        raise MrekvError(f"{option} {tokenizer!r}: is a file; give the folder holding it")
+    looks_like_path = (tokenizer.startswith((".", "/", "~", "\\")) or tokenizer.count("/") >= 2
+                       or "\\" in tokenizer)
+    if looks_like_path:
+        raise MrekvError(f"{option} {tokenizer!r}: no such file or folder (a Hub id looks like "
+                         "'org/name'; a local tokenizer is a folder with tokenizer.json, "
+                         "tokenizer_config.json or vocab.txt)")
 
 
 def _read_label_words(args: argparse.Namespace) -> Any:
@@ -92,8 +129,13 @@ def _read_label_words(args: argparse.Namespace) -> Any:
     return label_words.top(args.top_k) if args.top_k else label_words
 
 
-def _make_classifier(args: argparse.Namespace, label_words: Any = None) -> Any:
+def _make_classifier(args: argparse.Namespace, label_words: Any = None, *,
+                     texts: Sequence[str] = (), data: str | None = None) -> Any:
+    """The PromptClassifier of ``args``; its template is chosen and printed first."""
     from mrekv.prompt.classifier import PromptClassifier
+
+    choice = choose_template(args, texts, data)
+    print(choice.report(f"mrekv {args.command}"), file=sys.stderr)
 
     verbalizer: Any = None
     if label_words is not None:
@@ -102,7 +144,7 @@ def _make_classifier(args: argparse.Namespace, label_words: Any = None) -> Any:
         verbalizer = KnowledgeableVerbalizer(label_words, aggregate=args.aggregate or "first")
     return PromptClassifier(
         args.model,
-        template=args.template,
+        template=choice.text,
         verbalizer=verbalizer,
         lang=args.lang,
         backbone=args.backbone,
@@ -163,9 +205,9 @@ def cmd_train(args: argparse.Namespace) -> int:
                      f"the label-word file {args.label_words}")
         unseen = [c for c in label_words.classes if c not in set(labels)]
         if unseen:
-            print(f"mrekv train: warning: classes {unseen!r} of {args.label_words} have no "
-                  f"training example in {args.train}; they are predicted from their label "
-                  "words alone", file=sys.stderr)
+            print(f"mrekv train: warning: {len(unseen)} classes of {args.label_words} have no "
+                  f"training example in {args.train} ({summarize(map(repr, unseen))}); they "
+                  "are predicted from their label words alone", file=sys.stderr)
     if len(set(labels)) < 2:
         raise MrekvError(f"--train {args.train}: only one class ({labels[0]!r}); a classifier "
                          "needs at least two")
@@ -178,7 +220,7 @@ def cmd_train(args: argparse.Namespace) -> int:
             device=args.device, trust_remote_code=args.trust_remote_code,
         )
     else:
-        clf = _make_classifier(args, label_words)
+        clf = _make_classifier(args, label_words, texts=texts, data=args.train)
     clf.fit(texts, labels, dev_texts=dev[0], dev_labels=dev[1])
     if calibration is not None:
         clf.calibrate(calibration)
@@ -193,7 +235,7 @@ def cmd_tiny_model(args: argparse.Namespace) -> int:
     if args.texts and args.tokenizer_from:
         raise MrekvError("tiny-model needs exactly one of --texts and --tokenizer-from")
     if args.tokenizer_from:
-        check_model_arg(args.tokenizer_from, "--tokenizer-from")
+        check_tokenizer_arg(args.tokenizer_from)
     if Path(args.out).is_file():
         raise MrekvError(f"--out {args.out!r} is a file; a model is written as a folder")
     texts = [t for path in args.texts for t in read_texts(path)] if args.texts else None
@@ -278,11 +320,10 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
 def _saved_classes(model_dir: str) -> list[str] | None:
     """The classes a saved model records in its JSON file, read without loading weights."""
-    from mrekv.classifiers import CONFIG_FILE
+    from mrekv.prompt.saving import CONFIG_FILE, read_json
 
-    try:
-        classes = json.loads((Path(model_dir) / CONFIG_FILE).read_text(encoding="utf-8"))
-        classes = classes.get("classes")
+    try:  # read_json refuses a FIFO or a link out of the folder before opening it
+        classes = read_json(Path(model_dir) / CONFIG_FILE).get("classes")
     except (OSError, ValueError, AttributeError):
         return None  # load_classifier names what is wrong with the folder
     if isinstance(classes, list) and all(isinstance(c, str) for c in classes):
@@ -291,14 +332,12 @@ def _saved_classes(model_dir: str) -> list[str] | None:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from mrekv.metrics import classification_metrics
-
     if (args.model_dir is None) == (args.model is None):
         raise ConfigError("give --model-dir (a trained folder) or --model with --label-words "
                           "(zero-shot), not both or neither")
     if args.model is not None:
         return _evaluate_zero_shot(args)
-    for flag in ("label_words", "calibrate", "template"):
+    for flag in ("label_words", "calibrate", "template", "task"):
         if getattr(args, flag):
             raise ConfigError(f"--{flag.replace('_', '-')} goes with --model (zero-shot); a "
                               "--model-dir folder has its own verbalizer and template")
@@ -310,14 +349,41 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     clf = _load_saved(args.model_dir)
     check_labels(labels, list(clf.classes_), f"--input {args.input}",
                  f"the model in {args.model_dir}")
-    print_json(classification_metrics(labels, list(clf.predict(texts))))
+    print_json(_scored(clf, texts, labels, args))
     return 0
+
+
+def _scored(clf: Any, texts: Sequence[str], labels: Sequence[str],
+            args: argparse.Namespace) -> dict[str, Any]:
+    """Classification and probability metrics of ``clf`` on the labelled texts (one LM
+    pass), after temperature scaling on ``--fit-temperature`` texts when given."""
+    import numpy as np
+
+    from mrekv.metrics import classification_metrics, fit_temperature, probability_metrics
+
+    classes = [str(c) for c in clf.classes_]
+    extra: dict[str, Any] = {}
+    proba = np.asarray(clf.predict_proba(texts), dtype=np.float64)
+    if args.fit_temperature:
+        held_texts, held_labels = read_labelled(args.fit_temperature, args.lang)
+        require_nonempty(held_texts, args.fit_temperature, "labelled records")
+        check_labels(held_labels, classes, f"--fit-temperature {args.fit_temperature}",
+                     "the model's classes")
+        held = np.asarray(clf.predict_proba(held_texts), dtype=np.float64)
+        temperature = fit_temperature(np.log(np.clip(held, 1e-12, None)),
+                                      np.array([classes.index(c) for c in held_labels]))
+        logits = np.log(np.clip(proba, 1e-12, None)) / temperature
+        proba = np.exp(logits - logits.max(1, keepdims=True))
+        proba /= proba.sum(1, keepdims=True)
+        extra = {"temperature": round(temperature, 4), "n_temperature": len(held_texts)}
+    predicted = [classes[i] for i in proba.argmax(1)]
+    y = np.array([classes.index(c) for c in labels])
+    return {**classification_metrics(labels, predicted, labels=classes),
+            "probability": probability_metrics(proba, y), **extra}
 
 
 def _evaluate_zero_shot(args: argparse.Namespace) -> int:
     """``evaluate --model M --label-words F [--calibrate U]``: no training at all."""
-    from mrekv.metrics import classification_metrics
-
     if not args.label_words:
         raise ConfigError("zero-shot evaluation scores label words: pass --label-words")
     check_model_arg(args.model)
@@ -329,12 +395,11 @@ def _evaluate_zero_shot(args: argparse.Namespace) -> int:
     label_words = _read_label_words(args)
     check_labels(labels, label_words.classes, f"--input {args.input}",
                  f"the label-word file {args.label_words}")
-    clf = _make_classifier(args, label_words)
+    clf = _make_classifier(args, label_words, texts=texts, data=args.input)
     if calibration:
         clf.calibrate(calibration)
-    metrics = classification_metrics(labels, list(clf.predict(texts)))
-    print_json({**metrics, "zero_shot": True, "calibrated": bool(calibration),
-                "template": clf.template_.text})
+    print_json({**_scored(clf, texts, labels, args), "zero_shot": True,
+                "calibrated": bool(calibration), "template": clf.template_.text})
     return 0
 
 
@@ -360,10 +425,13 @@ def add_commands(sub: Any) -> None:
                         "a BPE vocabulary (default: %(default)s)")
     p.add_argument("--texts", nargs="*", help="files whose texts train its vocabulary "
                                               "(one of --texts and --tokenizer-from)")
-    p.add_argument("--tokenizer-from", help="reuse this tokenizer folder or Hub id instead")
+    p.add_argument("--tokenizer-from",
+                   help="reuse this tokenizer instead: a Hub id, or a folder with the tokenizer "
+                        "files (tokenizer.json, tokenizer_config.json or vocab.txt; no "
+                        "config.json needed)")
     p.add_argument("--hidden", type=positive_int, default=32, help="hidden size")
     p.add_argument("--layers", type=positive_int, default=2, help="number of layers")
-    p.add_argument("--seed", type=int, default=0, help="random seed of the weights")
+    p.add_argument("--seed", type=seed, default=0, help="random seed of the weights")
     p.set_defaults(func=cmd_tiny_model)
 
     p = sub.add_parser("convert", help="convert a GGUF causal LM once into a cached folder")
@@ -389,6 +457,7 @@ def add_commands(sub: Any) -> None:
     p.add_argument("--label-words", help="with --model: label-word file (mrekv JSON or KPT)")
     p.add_argument("--calibrate", help="with --model: unlabeled texts for calibration")
     p.add_argument("--template", help="with --model: template text with {text} and {mask}")
+    _add_task_arg(p)
     p.add_argument("--aggregate", choices=["first", "mean", "max", "multi-mask", "exact",
                                            "exact-mean"],
                    help="with --model: how multi-token label words are scored")
@@ -410,4 +479,8 @@ def add_commands(sub: Any) -> None:
                    learning_rate=2e-5, seed=42)
     p.add_argument("--input", required=True, help="MMM or TSV (label<TAB>text) file whose "
                                                   "labels are classes of the model")
+    p.add_argument("--fit-temperature", metavar="FILE",
+                   help="MMM or TSV file of held-out labelled texts (not --input's): fit a "
+                        "temperature on them and report --input's metrics after scaling "
+                        "(predictions do not change, confidence does)")
     p.set_defaults(func=cmd_evaluate)

@@ -43,7 +43,7 @@ from mrekv.data.relation_words import check_lengths, has_letters, word_tokenizer
 from mrekv.data.relation_words import chi_square_2x2 as chi_square_2x2
 from mrekv.data.relation_words import chi_square_critical as chi_square_critical
 from mrekv.data.relation_words import mine_relation_words as mine_relation_words
-from mrekv.errors import ConfigError, CorpusFormatError, unknown_choice
+from mrekv.errors import ConfigError, unknown_choice
 
 if TYPE_CHECKING:
     from mrekv.tokenizers.base import Token, WordTokenizer
@@ -187,29 +187,17 @@ def _tokenize(tok: WordTokenizer, texts: Sequence[str], show_progress: bool) -> 
 
 
 def read_labelled_tsv(path: str | Path) -> tuple[list[str], list[str]]:
-    """Read ``label<TAB>text`` lines (an optional ``label<TAB>text`` header is skipped).
+    """Read ``label<TAB>text`` lines (see :func:`mrekv.data.labelled.read_label_file`).
 
-    Blank lines are skipped; the text may itself contain tabs.
+    Blank lines and a header row are skipped, quoted fields lose their quotes, labels
+    are normalised; the text may itself contain tabs.
 
     Raises:
         CorpusFormatError: a line has no tab or an empty label (file and line are named).
     """
-    path = Path(path)
-    texts: list[str] = []
-    labels: list[str] = []
-    with path.open(encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            line = line.rstrip("\r\n")
-            if not line.strip() or (number == 1 and line == "label\ttext"):
-                continue
-            label, tab, text = line.partition("\t")
-            if not tab or not label.strip():
-                raise CorpusFormatError(
-                    f"{path}, line {number}: expected 'label<TAB>text', got {line[:60]!r}"
-                )
-            labels.append(label.strip())
-            texts.append(text)
-    return texts, labels
+    from mrekv.data.labelled import read_label_file
+
+    return read_label_file(path, tabs_in_text=True)
 
 
 def build_mre_file(

@@ -41,6 +41,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from mrekv._json import MAX_DEPTH, json_depth, load_json
 from mrekv.data.example import LANGS, Family
 from mrekv.errors import ConfigError, unknown_choice
 from mrekv.experiment.config_types import check_fields, missing_fields
@@ -380,10 +381,14 @@ def _read_with_base(p: Path, seen: tuple[Path, ...]) -> dict[str, Any]:
     except UnicodeDecodeError as error:
         raise ConfigError(f"{p}: not valid UTF-8 (byte {error.start}); save it as UTF-8") from None
     try:
-        data = json.loads(text) if p.suffix == ".json" else tomllib.loads(text)
+        data = load_json(text) if p.suffix == ".json" else tomllib.loads(text)
+        if p.suffix != ".json" and json_depth(data, MAX_DEPTH) > MAX_DEPTH:
+            raise tomllib.TOMLDecodeError(f"nested deeper than {MAX_DEPTH} levels")
     except (tomllib.TOMLDecodeError, json.JSONDecodeError) as error:
         kind = "JSON" if p.suffix == ".json" else "TOML"
         raise ConfigError(f"{p}: not valid {kind}: {error}") from None
+    except RecursionError:  # tomllib recurses once per nested array or table
+        raise ConfigError(f"{p}: not valid TOML: nested deeper than {MAX_DEPTH} levels") from None
     base = data.pop("base", None)
     if base is None:
         return dict(data)

@@ -25,6 +25,8 @@ from mrekv.errors import ConfigError
 
 DEVICE = re.compile(r"^(cpu|mps|cuda(:\d+)?)$")
 DEVICES = ("cpu", "cuda", "cuda:<n>", "mps")
+#: Largest seed: torch and numpy take seeds that fit a signed 64-bit integer.
+MAX_SEED = 2**63 - 1
 
 
 class _Mismatch(Exception):
@@ -137,6 +139,12 @@ def check_fields(cls: type, values: Mapping[str, Any], section: str, source: str
                 f"{source}: [{section}] {key}: expected {describe(hints[key])}, got {value!r} "
                 f"({_toml_type(value)})"
             ) from None
+        if key in ("seed", "seeds"):
+            seeds = checked[key] if isinstance(checked[key], tuple) else (checked[key],)
+            bad = [s for s in seeds if isinstance(s, int) and not 0 <= s <= MAX_SEED]
+            if bad:
+                raise ConfigError(f"{source}: [{section}] {key}: seed {bad[0]} is out of range; "
+                                  f"a seed is a whole number from 0 to 2**63 - 1 ({MAX_SEED})")
         if key == "device" and checked[key] is not None and not DEVICE.match(checked[key]):
             raise ConfigError(f"{source}: [{section}] device: unknown device {value!r}; "
                               f"valid: {', '.join(DEVICES)} (or leave it out: CUDA when "

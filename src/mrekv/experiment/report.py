@@ -18,7 +18,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from mrekv._io import atomic_write_text
+from mrekv._io import atomic_open, atomic_write_text
 from mrekv.errors import MrekvError
 from mrekv.experiment.config import LM_FAMILIES
 from mrekv.experiment.results import read_results
@@ -193,9 +193,11 @@ def plot_dataset(rows: list[dict[str, Any]], dataset: str, path: Path) -> Path:
     ax.set_title(f"{dataset} (dashed: proxies)")
     # outside the axes, so no line is hidden behind the legend
     ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110, bbox_inches="tight")
-    plt.close(fig)
+    try:  # atomic: a full disk leaves no 0-byte PNG (and an older plot as it was)
+        with atomic_open(path, "wb") as handle:
+            fig.savefig(handle, format="png", dpi=110, bbox_inches="tight")
+    finally:
+        plt.close(fig)
     return path
 
 

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from mrekv._io import file_mode
+from mrekv._json import load_json
 from mrekv.errors import MrekvError, ResultsLockedError
 
 #: Version of the result-line layout (bumped when fields change meaning).
@@ -182,7 +183,7 @@ def _last_line_end(target: Path, size: int) -> int:
 
 def _is_record(tail: bytes) -> bool:
     try:
-        return isinstance(json.loads(tail.decode("utf-8")), dict)
+        return isinstance(load_json(tail.decode("utf-8")), dict)
     except (UnicodeDecodeError, ValueError):
         return False
 
@@ -221,7 +222,7 @@ def iter_results(path: str | Path) -> Iterator[dict[str, Any]]:
         if not line.strip():
             continue
         try:
-            record = json.loads(line)
+            record = load_json(line)
         except json.JSONDecodeError as error:
             raise MrekvError(f"{target}, line {lineno}: not a JSON result line ({error})") from None
         if not isinstance(record, dict):

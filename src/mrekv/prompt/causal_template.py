@@ -27,27 +27,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from mrekv.errors import ConfigError
-from mrekv.prompt.template import EncodedPrompt, Template
+from mrekv.prompt.template import CAUSAL_DEFAULTS as CAUSAL_DEFAULTS
+from mrekv.prompt.template import EncodedPrompt, Template, default_template
 from mrekv.prompt.template_parts import apply_strip, text_caps
-
-#: Templates for causal LMs: ``{mask}`` last (see the module docstring).
-CAUSAL_DEFAULTS: dict[str, dict[str, str]] = {
-    "en": {
-        "topic": "{text}\nThis news article is about {mask}",
-        "sentiment": "{text} It was {mask}",
-        "generic": "{text} This text is about {mask}",
-    },
-    "ja": {
-        "topic": "{text}\nこのニュースのジャンルは{mask}",
-        "sentiment": "{text}\nこの文の感想は{mask}",
-        "generic": "{text}\nこれは{mask}",
-    },
-    "zh": {
-        "topic": "{text}\n这条新闻的类别是{mask}",
-        "sentiment": "{text}\n这句话的评价是{mask}",
-        "generic": "{text}\n这句话是关于{mask}",
-    },
-}
 
 
 def check_causal(template: Template) -> None:
@@ -164,14 +146,9 @@ def encode_causal(
 def default_causal_template(lang: str, kind: str = "generic") -> Template:
     """The default causal-LM template of a language and task kind (``{mask}`` last).
 
+    The same as ``default_template(lang, kind, backbone="causal")``.
+
     Raises:
         ConfigError: an unknown language or kind (the message lists the valid ones).
     """
-    from mrekv.errors import unknown_choice
-    from mrekv.prompt.template import TASK_KINDS
-
-    if lang not in CAUSAL_DEFAULTS:
-        raise ConfigError(unknown_choice("language", lang, sorted(CAUSAL_DEFAULTS)))
-    if kind not in TASK_KINDS:
-        raise ConfigError(unknown_choice("task kind", kind, TASK_KINDS))
-    return Template(CAUSAL_DEFAULTS[lang][kind])
+    return default_template(lang, kind, backbone="causal")

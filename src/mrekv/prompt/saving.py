@@ -11,7 +11,10 @@ A saved classifier is one folder::
 The folder is written into a temporary sibling and renamed over the target
 only when complete, so a failed save leaves any existing folder intact.
 Loading checks every file and raises :class:`~mrekv.errors.SaveFormatError`
-naming the file and what is wrong. :func:`mrekv.classifiers.load_classifier`
+naming the file and what is wrong: ``mrekv_config.json`` records a SHA-256
+digest of every file and of its own content, verified before any weight is read,
+and no file is opened unless it is a regular file inside the folder
+(:mod:`mrekv.prompt.integrity`). :func:`mrekv.classifiers.load_classifier`
 loads a folder of either kind.
 """
 
@@ -19,6 +22,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -26,8 +30,10 @@ from typing import TYPE_CHECKING, Any, Literal
 from mrekv._folders import atomic_folder as atomic_folder
 from mrekv._folders import recover_interrupted_save
 from mrekv._io import atomic_write_json
+from mrekv._json import load_json
 from mrekv._version import __version__
 from mrekv.errors import SaveFormatError
+from mrekv.prompt import integrity
 
 if TYPE_CHECKING:  # pragma: no cover
     import torch
@@ -38,7 +44,13 @@ FORMAT = "mrekv.classifier"
 FORMAT_VERSION = 1
 
 Kind = Literal["prompt", "finetune"]
-_COMMON_KEYS = {"format", "format_version", "kind", "mrekv_version", "classes", "training_args"}
+_COMMON_KEYS = {"format", "format_version", "kind", "mrekv_version", "classes", "training_args",
+                integrity.KEY}
+#: Keys older folders may lack: lang; backbone / train_mode (written before causal LMs:
+#: masked / full); prior_head (before train_mode="prior"); frozen_head / ngram_expert
+#: (before the prior head became the frozen default: word weights, no expert); checksums.
+_OPTIONAL_KEYS = {"lang", "backbone", "train_mode", "prior_head", "frozen_head", "ngram_expert",
+                  integrity.KEY}
 KEYS: dict[str, set[str]] = {
     "prompt": _COMMON_KEYS | {"template", "verbalizer", "lang", "backbone", "train_mode",
                               "prior_head", "frozen_head", "ngram_expert"},
@@ -64,8 +76,22 @@ def build_config(
 
 
 def write_config(folder: Path, config: Mapping[str, Any]) -> None:
-    """Write ``mrekv_config.json`` into ``folder``."""
-    atomic_write_json(folder / CONFIG_FILE, dict(config))
+    """Write ``mrekv_config.json`` into ``folder``, last, with the digests of its other files."""
+    atomic_write_json(folder / CONFIG_FILE, integrity.add_checksums(folder, config, CONFIG_FILE))
+
+
+def read_json(path: Path) -> Any:
+    """The JSON value in ``path`` (a regular file inside its folder, nested at most 100 deep).
+
+    Raises:
+        SaveFormatError: not a regular file (a FIFO, a device...), a symbolic link out of
+            its folder, unreadable, not UTF-8 or not valid JSON (the message names ``path``).
+    """
+    integrity.check_entry(path)
+    try:
+        return load_json(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise SaveFormatError(f"{path}: not valid JSON ({exc})") from exc
 
 
 def read_config(folder: str | Path, kind: Kind) -> dict[str, Any]:
@@ -81,12 +107,9 @@ def read_config(folder: str | Path, kind: Kind) -> dict[str, Any]:
     if not folder.is_dir():
         raise SaveFormatError(f"{folder}: no such folder (expected a saved mrekv classifier)")
     path = folder / CONFIG_FILE
-    if not path.is_file():
+    if not os.path.lexists(path):
         raise SaveFormatError(f"{path}: missing; {folder} is not a saved mrekv classifier")
-    try:
-        config = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise SaveFormatError(f"{path}: not valid JSON ({exc})") from exc
+    config = read_json(path)
     if not isinstance(config, dict):
         raise SaveFormatError(f"{path}: expected a JSON object, got {type(config).__name__}")
     if config.get("format") != FORMAT:
@@ -116,11 +139,7 @@ def _check_keys(config: Mapping[str, Any], kind: str, path: Path) -> None:
     unknown = sorted(set(config) - valid)
     if unknown:
         raise SaveFormatError(f"{path}: unknown keys {unknown}; valid keys: {sorted(valid)}")
-    # optional: lang; backbone / train_mode (folders written before causal LMs: masked / full);
-    # prior_head (folders written before train_mode="prior"); frozen_head / ngram_expert
-    # (written before the prior head became the frozen default: word weights, no expert)
-    missing = sorted((valid - {"lang", "backbone", "train_mode", "prior_head", "frozen_head",
-                               "ngram_expert"}) - set(config))
+    missing = sorted((valid - _OPTIONAL_KEYS) - set(config))
     if missing:
         raise SaveFormatError(f"{path}: missing keys {missing}")
 
@@ -165,18 +184,15 @@ def check_weights(folder: Path) -> None:
     """
     from safetensors import safe_open
 
+    integrity.check_entries(folder)
     if not (folder / "config.json").is_file():
         raise SaveFormatError(f"{folder / 'config.json'}: missing (the model configuration)")
-    try:
-        model_config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise SaveFormatError(f"{folder / 'config.json'}: not valid JSON ({exc})") from exc
+    model_config = read_json(folder / "config.json")
     if not isinstance(model_config, dict):
         raise SaveFormatError(f"{folder / 'config.json'}: expected a JSON object")
     for index in sorted(folder.glob("*.safetensors.index.json")):
         _check_index(folder, index)
-    weights = sorted(folder.glob("*.safetensors"))
-    weights = [w for w in weights if w.name != VERBALIZER_FILE]
+    weights = weight_files(folder)
     if not weights:
         raise SaveFormatError(f"{folder / 'model.safetensors'}: missing (the model weights)")
     for path in weights:
@@ -189,17 +205,25 @@ def check_weights(folder: Path) -> None:
             ) from exc
 
 
+def weight_files(folder: Path) -> list[Path]:
+    """The transformer's ``*.safetensors`` files in ``folder`` (not the verbalizer's or head's)."""
+    from mrekv.prompt.prior_mode import HEAD_FILE
+
+    return [w for w in sorted(folder.glob("*.safetensors"))
+            if w.name not in (VERBALIZER_FILE, HEAD_FILE)]
+
+
 def _check_index(folder: Path, index: Path) -> None:
     """Every file a sharded-weights index names is a plain file inside ``folder``."""
-    try:
-        data = json.loads(index.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise SaveFormatError(f"{index}: not valid JSON ({exc})") from exc
+    data = read_json(index)
     weight_map = data.get("weight_map") if isinstance(data, dict) else None
     if not isinstance(weight_map, dict) or not weight_map:
         raise SaveFormatError(f"{index}: expected an object with a non-empty 'weight_map'")
     root = folder.resolve()
     for name in sorted(set(map(str, weight_map.values()))):
+        if "\x00" in name or not name:
+            raise SaveFormatError(f"{index}: names the weight file {name!r}, which is not a valid "
+                                  "file name (empty, or a NUL byte in it)")
         shard = Path(name)
         inside = (root / shard).resolve()
         if shard.is_absolute() or ".." in shard.parts or inside.parent != root:
@@ -260,6 +284,8 @@ def open_saved(folder: Path, kind: Kind) -> tuple[dict[str, Any], Path, Any]:
 
     config = read_config(folder, kind)
     config_path = folder / CONFIG_FILE
+    integrity.check_entries(folder)  # before any other file is opened
+    integrity.verify_checksums(folder, config, config_path)
     check_weights(folder)
     check_training_args(config_path, config["training_args"])
     try:
@@ -305,6 +331,7 @@ def load_saved_model(folder: Path, auto_class: Any) -> tuple[Any, Any]:
             f"{folder / 'config.json'} ({'; '.join(problems)})"
         )
     _check_special_tokens(folder, tokenizer, model)
+    integrity.check_stored_dtypes(folder, weight_files(folder), model)
     _check_finite(folder, model)
     return tokenizer, model
 
@@ -320,11 +347,22 @@ def _check_finite(folder: Path, model: Any) -> None:
 
 
 def _check_special_tokens(folder: Path, tokenizer: Any, model: Any) -> None:
-    """The mask and pad token ids index rows of the model's embedding matrix."""
+    """The special tokens are in the vocabulary, and every id indexes the embedding matrix."""
     try:
         rows = int(model.get_input_embeddings().weight.shape[0])
     except (AttributeError, TypeError):
         return
+    try:
+        vocab = tokenizer.get_vocab()
+    except Exception:  # noqa: BLE001 - a tokenizer without one cannot be checked here
+        vocab = None
+    for name in ("unk_token", "mask_token", "pad_token", "cls_token", "sep_token"):
+        token = getattr(tokenizer, name, None)
+        if vocab is not None and token is not None and str(token) not in vocab:
+            # an unknown unk_token sends transformers into endless recursion at predict
+            raise SaveFormatError(
+                f"{folder}: the tokenizer's {name} {str(token)!r} is not in its vocabulary "
+                "(tokenizer_config.json and the vocabulary do not belong together)")
     for name in ("mask_token_id", "pad_token_id"):
         value = getattr(tokenizer, name, None)
         if value is not None and not 0 <= int(value) < rows:
@@ -332,9 +370,31 @@ def _check_special_tokens(folder: Path, tokenizer: Any, model: Any) -> None:
                 f"{folder}: the tokenizer's {name} {value} is outside the model's vocabulary "
                 f"of {rows} tokens (tokenizer files and weights do not belong together)"
             )
+    top, token = _largest_text_id(tokenizer)
+    if top >= rows:
+        raise SaveFormatError(
+            f"{folder}: the tokenizer gives token {token!r} the id {top}, past the model's "
+            f"embedding table of {rows} rows, so a text holding it would fail at predict "
+            "(tokenizer files and weights do not belong together)")
     config_pad = getattr(model.config, "pad_token_id", None)
     if isinstance(config_pad, int) and not 0 <= config_pad < rows:
         raise SaveFormatError(
             f"{folder / 'config.json'}: pad_token_id {config_pad} is outside the vocabulary "
             f"of {rows} tokens"
         )
+
+
+def _largest_text_id(tokenizer: Any) -> tuple[int, str]:
+    """The largest id (and its token) that text can produce.
+
+    Added special tokens are left out: some causal tokenizers carry one past the
+    embeddings that text never produces; the special tokens are checked by name.
+    """
+    try:
+        vocab = tokenizer.get_vocab()
+        added = getattr(tokenizer, "added_tokens_decoder", {}) or {}
+        special = {str(t) for t in added.values() if getattr(t, "special", False)}
+    except Exception:  # noqa: BLE001 - a tokenizer without these cannot be checked
+        return -1, ""
+    ids = [(i, str(t)) for t, i in vocab.items() if isinstance(i, int) and t not in special]
+    return max(ids, default=(-1, ""))

@@ -71,6 +71,26 @@ _DEFAULTS: dict[str, dict[str, str]] = {
     },
 }
 
+#: Defaults for causal LMs: the label word is the prompt's next token, so ``{mask}`` ends
+#: the template, with no punctuation after it (:mod:`mrekv.prompt.causal_template`).
+CAUSAL_DEFAULTS: dict[str, dict[str, str]] = {
+    "en": {
+        "topic": "{text}\nThis news article is about {mask}",
+        "sentiment": "{text} It was {mask}",
+        "generic": "{text} This text is about {mask}",
+    },
+    "ja": {
+        "topic": "{text}\nこのニュースのジャンルは{mask}",
+        "sentiment": "{text}\nこの文の感想は{mask}",
+        "generic": "{text}\nこれは{mask}",
+    },
+    "zh": {
+        "topic": "{text}\n这条新闻的类别是{mask}",
+        "sentiment": "{text}\n这句话的评价是{mask}",
+        "generic": "{text}\n这句话是关于{mask}",
+    },
+}
+
 
 @dataclass(frozen=True)
 class EncodedPrompt:
@@ -348,22 +368,33 @@ class Template:
         return cls(openprompt_to_template(line))
 
 
-def default_template(lang: str, kind: str = "generic") -> Template:
-    """A natural default template for a language and task kind.
+def default_template(lang: str, kind: str = "generic", *, backbone: str = "masked") -> Template:
+    """A natural default template for a language, task kind and backbone.
+
+    Masked LMs get a cloze sentence (``"{text} It was {mask}."``); causal LMs one
+    that ends at ``{mask}`` with nothing after it (``"{text} It was {mask}"``),
+    because the label word is read as the prompt's next token.
 
     Args:
         lang: ``"en"``, ``"ja"`` or ``"zh"``.
         kind: ``"topic"``, ``"sentiment"`` or ``"generic"``.
+        backbone: ``"masked"`` or ``"causal"``.
 
     Raises:
-        ConfigError: an unknown language or kind (the message lists the valid ones).
+        ConfigError: an unknown language, kind or backbone (the message lists the valid ones).
 
     Example:
         >>> default_template("zh", "sentiment").text
         '{text}这句话很{mask}。'
+        >>> default_template("en", "sentiment", backbone="causal").text
+        '{text} It was {mask}'
     """
-    if lang not in _DEFAULTS:
-        raise ConfigError(unknown_choice("language", lang, sorted(_DEFAULTS)))
+    tables = {"masked": _DEFAULTS, "causal": CAUSAL_DEFAULTS}
+    if backbone not in tables:
+        raise ConfigError(unknown_choice("backbone", backbone, list(tables)))
+    table = tables[backbone]
+    if lang not in table:
+        raise ConfigError(unknown_choice("language", lang, sorted(table)))
     if kind not in TASK_KINDS:
         raise ConfigError(unknown_choice("task kind", kind, TASK_KINDS))
-    return Template(_DEFAULTS[lang][kind])
+    return Template(table[lang][kind])

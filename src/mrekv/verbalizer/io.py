@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, Literal, get_args
 
 from mrekv._io import atomic_write_json, atomic_write_text
+from mrekv._json import load_json
 from mrekv.errors import SaveFormatError, unknown_choice
 from mrekv.verbalizer.label_words import LabelWords
 
@@ -42,7 +43,7 @@ def _read_text(path: Path) -> str:
 def _load_json(path: Path) -> Any:
     text = _read_text(path)
     try:
-        return json.loads(text)
+        return load_json(text)
     except json.JSONDecodeError as err:
         raise SaveFormatError(
             f"{path}, line {err.lineno} column {err.colno}: invalid JSON: {err.msg}"

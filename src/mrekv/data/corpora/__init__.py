@@ -105,20 +105,34 @@ def corpus_folder(name: str, root: str | Path | None = None) -> Path:
     return datasets_root(root) / _info(name).folder
 
 
-def load_corpus(name: str, root: str | Path | None = None) -> Corpus:
+#: Split names a corpus may have: a ``root`` equal to one of them is a mistaken split.
+_SPLIT_NAMES = ("train", "dev", "test", "validation", "valid", "knowledge")
+
+
+def load_corpus(
+    name: str, root: str | Path | None = None, *, split: str | None = None
+) -> Corpus:
     """Read corpus ``name`` from the datasets root into a :class:`~mrekv.data.corpus.Corpus`.
 
     Args:
         name: a registered name (see :func:`list_corpora`).
-        root: the datasets root; default ``$MREKV_DATASETS``, else the per-user
-            ``~/.local/share/mrekv/datasets`` (see :mod:`mrekv.data.paths`).
+        root: the datasets root folder; default ``$MREKV_DATASETS``, else the per-user
+            ``~/.local/share/mrekv/datasets`` (see :mod:`mrekv.data.paths`). It is
+            never a split: ``load_corpus("sst2", "train")`` is an error that says to
+            write ``split="train"``.
+        split: return only this split (``"train"``, ``"dev"``, ``"test"``...) as a
+            corpus of its own, the same as ``load_corpus(name).split(split)``;
+            default: every record, with its splits.
 
     Returns:
-        The corpus with its ``train``/``test`` (and ``dev`` where official) splits.
-        Corpora without an official split get a fixed seeded stratified 80/20 split.
+        The corpus with its ``train``/``test`` (and ``dev`` where official) splits, or
+        the one split asked for. Corpora without an official split get a fixed seeded
+        stratified 80/20 split.
 
     Raises:
-        ValueError: unknown name (the message lists the valid ones).
+        ValueError: unknown name (the message lists the valid ones), or a split name
+            given as ``root``.
+        KeyError: ``split`` is not one of the corpus's splits (the message lists them).
         FileNotFoundError: the root or the corpus folder is missing (names the env var).
         CorpusFormatError: a malformed file (names the file and line).
 
@@ -126,8 +140,16 @@ def load_corpus(name: str, root: str | Path | None = None) -> Corpus:
         >>> corpus = load_corpus("sst2")                    # doctest: +SKIP
         >>> len(corpus.split("test")), corpus.classes       # doctest: +SKIP
         (1821, ('negative', 'positive'))
+        >>> len(load_corpus("sst2", split="test"))          # doctest: +SKIP
+        1821
     """
     info = _info(name)
+    if isinstance(root, str) and root in _SPLIT_NAMES and not Path(root).is_dir():
+        raise ValueError(
+            f"load_corpus({name!r}, {root!r}): the second argument is the datasets root "
+            f"folder, and there is no folder {root!r}; for the {root!r} split write "
+            f"load_corpus({name!r}, split={root!r})"
+        )
     base = datasets_root(root)
     if not base.is_dir():
         raise FileNotFoundError(
@@ -140,7 +162,8 @@ def load_corpus(name: str, root: str | Path | None = None) -> Corpus:
             f"corpus {name!r} needs the folder {str(folder)!r}, which does not exist "
             f"(check root= or {DATASETS_ENV})"
         )
-    return _reader(info)(folder)
+    corpus = _reader(info)(folder)
+    return corpus if split is None else corpus.split(split)
 
 
 def _info(name: str) -> CorpusInfo:
