@@ -149,11 +149,12 @@ def win_table(summary: Sequence[dict[str, Any]], zero: bool = False,
     """Units (dataset, model, N) where the head is above / tied with / below the best baseline
     (N > 0 only, unless ``zero``: then the N = 0 units too; units with fewer than
     ``min_seeds`` seeds are not counted)."""
-    counts = {"wins": 0, "ties": 0, "losses": 0}
+    counts = {"wins": 0, "ties": 0, "losses": 0, "at_or_above": 0}
     for r in summary:
         if "diff" in r and (r["budget"] > 0 or zero) and r["seeds"] >= min_seeds:
             key = "wins" if r["diff_lo"] > 0 else "losses" if r["diff_hi"] < 0 else "ties"
             counts[key] += 1
+            counts["at_or_above"] += r["diff"] >= 0
     return counts
 
 
@@ -189,8 +190,9 @@ def markdown(summary: Sequence[dict[str, Any]], columns: Sequence[str] = COLUMNS
     lines += ["", f"Units (dataset x model x N{' > 0' if any(r['budget'] for r in summary) else ''}"
               f", >= {min_seeds} seeds): `{head}` above {against} "
               f"in {wins['wins']}, tied (95% interval contains 0) in {wins['ties']}, below in "
-              f"{wins['losses']}" + (f"; {short} unfinished units (fewer seeds) not counted."
-                                     if short else ".")]
+              f"{wins['losses']}; its mean is at or above in {wins['at_or_above']} of "
+              f"{wins['wins'] + wins['ties'] + wins['losses']}"
+              + (f"; {short} unfinished units (fewer seeds) not counted." if short else ".")]
     return "\n".join(lines)
 
 
