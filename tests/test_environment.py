@@ -58,8 +58,9 @@ def test_an_unreachable_hub_fails_in_seconds_without_hf_hub_offline(hub_online):
     with pytest.raises(ModelUnavailableError, match=r"cannot be reached.*--local-dir") as err:
         load_lm("mrekv-tests/no-such-model-4f2a")
     assert "not in the local Hugging Face cache" in str(err.value)
+    clf = FineTuneClassifier("mrekv-tests/no-such-model-4f2a")  # scikit-learn style: no load
     with pytest.raises(ModelUnavailableError, match="cannot be reached"):
-        FineTuneClassifier("mrekv-tests/no-such-model-4f2a")
+        clf.fit(["good", "bad"], ["positive", "negative"])
     assert time.perf_counter() - start < 10
 
 

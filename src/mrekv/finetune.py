@@ -11,6 +11,14 @@ right-pads with the tokenizer's pad id, so the classifier sets the former to
 the latter (and gives a tokenizer without a pad token its EOS token, the usual
 convention). Everything else is one path for both kinds of backbone.
 
+Like PromptClassifier it is a scikit-learn estimator: the constructor stores and
+checks its arguments; the tokenizer loads on first use and the model when the
+classes are known (``classes=`` or ``fit``), through
+:mod:`mrekv.prompt.model_cache`: the freshly initialised model (pretrained weights
+and a new head drawn from ``seed``) is cached on the CPU per (model, classes, seed),
+and each classifier trains a copy of it. A pickle of a classifier that has not been
+trained yet refers to the model by its path; a trained one embeds it.
+
 Example:
     >>> clf = FineTuneClassifier("bert-base-uncased", epochs=3)  # doctest: +SKIP
     >>> clf.fit(texts, labels).score(test_texts, test_labels)  # doctest: +SKIP
@@ -18,13 +26,15 @@ Example:
 
 from __future__ import annotations
 
+import copy
+import functools
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mrekv.errors import ConfigError, SaveFormatError
-from mrekv.prompt import saving
-from mrekv.prompt.estimator import BaseClassifier, Inputs, ensure_pad_token
+from mrekv.prompt import model_cache, saving
+from mrekv.prompt.estimator import BaseClassifier, Inputs, check_texts, ensure_pad_token
 from mrekv.prompt.training import seed_everything
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -88,9 +98,23 @@ def restore_tied_embeddings(model: Any, source: str, missing: set[str]) -> None:
 
 def _sequence_module(model: Any) -> Any:
     """Wrap a sequence classifier so forward has the shared (ids, mask, positions) shape."""
+    return _module_class()(model)
+
+
+def __getattr__(name: str) -> Any:
+    """``SequenceModule``, built on first access (PEP 562): pickles find it here."""
+    if name == "SequenceModule":
+        return _module_class()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+@functools.cache
+def _module_class() -> type:
     from torch import nn
 
     class SequenceModule(nn.Module):
+        """A sequence classifier with the shared ``(ids, mask, positions)`` forward."""
+
         def __init__(self, inner: nn.Module) -> None:
             super().__init__()
             self.model = inner
@@ -100,7 +124,8 @@ def _sequence_module(model: Any) -> Any:
         ) -> torch.Tensor:
             return self.model(input_ids=input_ids, attention_mask=attention_mask).logits
 
-    return SequenceModule(model)
+    SequenceModule.__qualname__ = "SequenceModule"  # pickles look it up as finetune.SequenceModule
+    return SequenceModule
 
 
 class FineTuneClassifier(BaseClassifier):
@@ -110,11 +135,12 @@ class FineTuneClassifier(BaseClassifier):
         model: Hub id or folder of a pretrained encoder or causal LM (an MLM or
             causal-LM checkpoint is fine: a new head is initialised from
             ``seed``), or a loaded sequence-classification model (then pass
-            ``tokenizer`` and ``classes``). Its ``config.pad_token_id`` is set
-            to the tokenizer's pad id (see the module docstring).
+            ``tokenizer`` and ``classes``; it is trained as it is). Its
+            ``config.pad_token_id`` is set to the tokenizer's pad id (see the module
+            docstring).
         tokenizer: the tokenizer (loaded from ``model`` when it is a path); one
             without a pad token gets its EOS token as pad token.
-        classes: class names; default: the sorted labels seen by ``fit``.
+        classes: class labels; default: the sorted labels seen by ``fit``.
         learning_rate: AdamW rate of the encoder.
         head_learning_rate: AdamW rate of the classification head (default: ``learning_rate``).
         epochs, max_steps, batch_size, eval_batch_size: see
@@ -125,7 +151,7 @@ class FineTuneClassifier(BaseClassifier):
         progress: show progress bars.
 
     Attributes:
-        classes_: the class names, in score order.
+        classes_: the class labels (a numpy array), in score order.
         history_: per-epoch training loss and dev accuracy of the last ``fit``.
 
     ``fit`` fine-tunes the whole model; ``save_pretrained`` writes the model,
@@ -140,7 +166,7 @@ class FineTuneClassifier(BaseClassifier):
         model: Any = "bert-base-uncased",
         *,
         tokenizer: Any = None,
-        classes: Sequence[str] | None = None,
+        classes: Sequence[Any] | None = None,
         learning_rate: float = 2e-5,
         head_learning_rate: float | None = None,
         epochs: int = 10,
@@ -156,44 +182,83 @@ class FineTuneClassifier(BaseClassifier):
         trust_remote_code: bool = False,
         progress: bool = True,
     ) -> None:
-        from mrekv.models import load_tokenizer, local_model_name
-
-        super().__init__(locals())
+        self.model = model
+        self.tokenizer = tokenizer
+        self.classes = classes
+        self.learning_rate = learning_rate
+        self.head_learning_rate = head_learning_rate
+        self.epochs = epochs
+        self.max_steps = max_steps
+        self.batch_size = batch_size
+        self.eval_batch_size = eval_batch_size
+        self.max_length = max_length
+        self.warmup_ratio = warmup_ratio
+        self.weight_decay = weight_decay
+        self.max_grad_norm = max_grad_norm
+        self.seed = seed
+        self.device = device
         self.trust_remote_code = trust_remote_code
-        if isinstance(model, (str, Path)):
-            # a .gguf file is read from its converted folder (converted once, cached)
-            model = local_model_name(model)
-            self.tokenizer_ = tokenizer or load_tokenizer(
-                model, trust_remote_code=trust_remote_code
-            )
-        elif tokenizer is None or classes is None:
+        self.progress = progress
+        self._check_params()  # fail fast on a bad argument; nothing is loaded or set
+
+    def _check_params(self) -> None:
+        """Check the parameters without loading anything.
+
+        Raises:
+            ConfigError: a bad training argument, duplicate or empty classes, or a
+                loaded model object without ``tokenizer`` and ``classes``.
+            ModelUnavailableError: a model path that does not exist.
+        """
+        self.args  # noqa: B018 - TrainingArgs checks the training arguments
+        if self.classes is not None:
+            names = [str(c) for c in self.classes]
+            if len(set(names)) != len(names) or not names:
+                raise ConfigError(f"classes must be distinct and non-empty, got {list(names)}")
+        if isinstance(self.model, (str, Path)):
+            model_cache.check_local_reference(self.model)  # a Hub id is checked on load
+        elif self.tokenizer is None or self.classes is None:
             raise ConfigError("pass tokenizer= and classes= together with a loaded model object")
-        else:
-            self.tokenizer_ = tokenizer
-        self._source = model
-        if classes is not None:
-            self._set_classes(tuple(str(c) for c in classes))
+
+    def _param_classes(self) -> list[Any] | None:
+        return None if self.classes is None else list(self.classes)
+
+    def _load(self) -> None:
+        from mrekv.models import load_tokenizer, local_model_name, resolve_device
+
+        self._check_params()
+        tokenizer = self.tokenizer
+        source: Any = self.model
+        if isinstance(self.model, (str, Path)):
+            # a .gguf file is read from its converted folder (converted once, cached)
+            source = local_model_name(self.model)
+            if tokenizer is None:
+                key = model_cache.LoadKey(model_cache.model_reference(source), "tokenizer",
+                                          trust_remote_code=bool(self.trust_remote_code))
+                tokenizer = model_cache.cached(key, lambda: load_tokenizer(
+                    source, trust_remote_code=self.trust_remote_code))
+        self.__dict__.update(
+            _device=resolve_device(self.device), _tokenizer=tokenizer, _source=source,
+            _module=None, _classes=None, _lm_key=None, _lm_trained=False,
+        )
+        restore = self.__dict__.pop("_restore", None)
+        names = restore or self._class_names_given()
+        if names is not None:
+            self._set_classes(names)
+
+    def _class_names_given(self) -> tuple[str, ...] | None:
+        return None if self.classes is None else tuple(str(c) for c in self.classes)
 
     def _set_classes(self, classes: tuple[str, ...]) -> None:
         if len(set(classes)) != len(classes) or not classes:
             raise ConfigError(f"classes must be distinct and non-empty, got {list(classes)}")
+        key = None
         if isinstance(self._source, (str, Path)):
-            from transformers import AutoModelForSequenceClassification
-
-            from mrekv.models import hub_load
-
-            seed_everything(self.seed)  # the new head's initialisation
-            model, info = hub_load(
-                str(self._source),
-                "model",
-                AutoModelForSequenceClassification.from_pretrained,
-                num_labels=len(classes),
-                id2label=dict(enumerate(classes)),
-                label2id={c: i for i, c in enumerate(classes)},
-                trust_remote_code=self.trust_remote_code,
-                output_loading_info=True,
-            )
-            restore_tied_embeddings(model, str(self._source), set(info["missing_keys"]))
+            key = model_cache.LoadKey(model_cache.model_reference(self._source),
+                                      "sequence-classification",
+                                      trust_remote_code=bool(self.trust_remote_code),
+                                      labels=classes, seed=int(self.seed))
+            pristine = model_cache.cached(key, lambda: self._load_sequence_model(classes))
+            model = copy.deepcopy(pristine)  # the cache keeps the untrained one
             seed_everything(self.seed)  # training starts from the seed, not from the head's draws
         else:
             model = self._source
@@ -202,15 +267,39 @@ class FineTuneClassifier(BaseClassifier):
                     f"the model has {model.config.num_labels} labels but {len(classes)} classes "
                     f"were given: {list(classes)}"
                 )
-        _match_pad_token(model, self.tokenizer_)
-        self.module_ = _sequence_module(model).to(self.device_)
-        self.classes_ = classes
+        _match_pad_token(model, self._tokenizer)
+        self._module = _sequence_module(model).to(self._device)
+        self._classes = classes
+        self._lm_key = key
+
+    def _load_sequence_model(self, classes: tuple[str, ...]) -> Any:
+        """A sequence classifier on the pretrained weights, with a new head drawn from ``seed``."""
+        from transformers import AutoModelForSequenceClassification
+
+        from mrekv.models import hub_load
+
+        seed_everything(self.seed)  # the new head's initialisation
+        model, info = hub_load(
+            str(self._source),
+            "model",
+            AutoModelForSequenceClassification.from_pretrained,
+            num_labels=len(classes),
+            id2label=dict(enumerate(classes)),
+            label2id={c: i for i, c in enumerate(classes)},
+            trust_remote_code=self.trust_remote_code,
+            output_loading_info=True,
+        )
+        restore_tied_embeddings(model, str(self._source), set(info["missing_keys"]))
+        return model.eval()
+
+    def _restore_state(self) -> Any:
+        return self.__dict__.get("_classes")
 
     @property
     def model_(self) -> Any:
         """The sequence-classification model (after set-up)."""
         self._check_ready()
-        return self.module_.model
+        return self._module.model
 
     def _head(self) -> nn.Module | None:
         import torch
@@ -222,9 +311,8 @@ class FineTuneClassifier(BaseClassifier):
         return head if isinstance(head, torch.nn.Module) else None
 
     def _encode(self, texts: Sequence[str]) -> list[list[int]]:
-        if isinstance(texts, str):
-            raise TypeError("expected a sequence of texts, got a single string")
-        out = self.tokenizer_(list(texts), truncation=True, max_length=self.args.max_length)
+        texts = check_texts(texts)
+        out = self.tokenizer_(texts, truncation=True, max_length=self.args.max_length)
         return [list(ids) for ids in out["input_ids"]]
 
     def _ids_positions(self, encoded: list[list[int]]) -> Inputs:

@@ -17,11 +17,14 @@ path for both kinds; the differences live here:
   only): teacher forcing through the LM after the prompt (:mod:`mrekv.prompt.exact`).
 
 :class:`PromptModule` is the ``nn.Module`` the shared training loop trains:
-``forward(input_ids, attention_mask, positions) -> (batch, num_classes)``.
+``forward(input_ids, attention_mask, positions) -> (batch, num_classes)``. It is a
+module-level name (so that pickling finds it) built on first access, so that
+importing this module needs no torch.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -57,6 +60,8 @@ def encode_prompts(
 def check_pairing(backbone: str, template: Template, tokenizer: Any, aggregate: str | None) -> None:
     """Refuse a template / aggregate the backbone cannot use, before any text is seen.
 
+    ``tokenizer`` None (not loaded yet) skips the check of its mask token.
+
     Raises:
         ConfigError: a causal template error, a masked LM without mask token, or
             ``aggregate="exact"`` (causal only) / ``"multi-mask"`` (masked only) on the
@@ -70,7 +75,7 @@ def check_pairing(backbone: str, template: Template, tokenizer: Any, aggregate: 
             raise ConfigError("aggregate='multi-mask' needs a masked LM; for a causal LM use "
                               "'exact' (teacher forcing) or 'first' / 'mean' / 'max'")
     else:
-        if tokenizer.mask_token_id is None:
+        if tokenizer is not None and tokenizer.mask_token_id is None:
             raise ConfigError(f"tokenizer {type(tokenizer).__name__} has no mask token; a "
                               "masked LM is needed (or pass backbone='causal')")
         from mrekv.verbalizer.tokens import EXACT_AGGREGATES
@@ -85,6 +90,14 @@ def prompt_module(model: Any, verbalizer: Any, head_name: str | None, backbone: 
     return _module_class()(model, verbalizer, head_name, backbone)
 
 
+def __getattr__(name: str) -> Any:
+    """``PromptModule``, built on first access (PEP 562): pickles find it here."""
+    if name == "PromptModule":
+        return _module_class()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+@functools.cache
 def _module_class() -> type:
     import torch
     from torch import nn
@@ -194,6 +207,7 @@ def _module_class() -> type:
                 )
             return self.verbalizer(self.mask_inputs(input_ids, attention_mask, positions))
 
+    PromptModule.__qualname__ = "PromptModule"  # pickles look it up as backbone.PromptModule
     return PromptModule
 
 

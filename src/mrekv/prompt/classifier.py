@@ -19,12 +19,15 @@ checked numerically) only the mask positions go through it, so the
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import copy
+import json
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
 from mrekv.errors import ConfigError, SaveFormatError, unknown_choice
-from mrekv.prompt import saving
+from mrekv.prompt import model_cache, saving
 from mrekv.prompt.backbone import (
     check_pairing,
     encode_prompts,
@@ -32,7 +35,7 @@ from mrekv.prompt.backbone import (
     prompt_module,
 )
 from mrekv.prompt.batching import collate
-from mrekv.prompt.estimator import BaseClassifier, Inputs, ensure_pad_token
+from mrekv.prompt.estimator import BaseClassifier, Inputs, check_texts, ensure_pad_token
 from mrekv.prompt.prior_mode import (
     EXPERT_FILE,
     HEAD_FILE,
@@ -54,10 +57,20 @@ if TYPE_CHECKING:  # pragma: no cover
 TRAIN_MODES = ("full", "frozen", "prior")
 #: What ``train_mode="frozen"`` trains: the prior head (default) or the verbalizer's weights.
 FROZEN_HEADS = ("prior", "word-weights")
+BACKBONE_CHOICES = ("auto", "masked", "causal")
 
 
 class PromptClassifier(BaseClassifier):
     """Few-shot text classifier: prompt template + masked or causal LM + verbalizer.
+
+    A scikit-learn estimator: the constructor stores and checks its arguments and
+    loads nothing; the LM loads on first use (``fit``, ``predict``, ``calibrate``, or
+    reading ``model_`` / ``tokenizer_`` / ``module_`` / ``verbalizer_``) through the
+    process-wide :mod:`mrekv.prompt.model_cache`, so ``clone``, ``GridSearchCV``
+    and ``cross_val_score`` over templates, verbalizers or a prior's strength load
+    it once. A model given by path is shared read-only with other classifiers until
+    ``fit`` trains it (``train_mode="full"``), which first copies it; a loaded model
+    object is used (and, in full mode, trained) as it is.
 
     Args:
         model: Hub id, folder or ``.gguf`` file of a masked or causal LM, or a
@@ -65,11 +78,11 @@ class PromptClassifier(BaseClassifier):
         tokenizer: the model's tokenizer (loaded from ``model`` when it is a path).
         template: a :class:`~mrekv.prompt.template.Template`, its text (e.g.
             ``"{text} It was {mask}."``), or None for ``default_template(lang)``.
-        verbalizer: a Verbalizer; or ``LabelWords`` (-> KnowledgeableVerbalizer);
-            or one word list per class / a ``{class: words}`` mapping
-            (-> ManualVerbalizer); or None (-> SoftVerbalizer over ``classes``,
-            or over the labels seen by ``fit``).
-        classes: class names; required with a list of word lists, optional
+        verbalizer: a Verbalizer (copied, never changed); or ``LabelWords``
+            (-> KnowledgeableVerbalizer); or one word list per class / a
+            ``{class: words}`` mapping (-> ManualVerbalizer; the keys may be ints);
+            or None (-> SoftVerbalizer over ``classes``, or over the labels seen by ``fit``).
+        classes: class labels; required with a list of word lists, optional
             (but must agree) otherwise.
         lang: language of the default template (``"en"``, ``"ja"``, ``"zh"``); default ``"en"``.
         backbone: ``"auto"`` (from the model's architecture), ``"masked"`` or ``"causal"``.
@@ -94,7 +107,7 @@ class PromptClassifier(BaseClassifier):
         progress: show progress bars.
 
     Attributes:
-        classes_: the class names, in score order.
+        classes_: the class labels (a numpy array), in score order.
         history_: per-epoch training loss and dev accuracy of the last ``fit``.
         prior_head_: the fitted :class:`~mrekv.prompt.prior_head.PriorHead`
             (the prior head after ``fit``), else None.
@@ -110,10 +123,18 @@ class PromptClassifier(BaseClassifier):
         ...                        verbalizer={"neg": ["bad"], "pos": ["good"]})  # doctest: +SKIP
         >>> clf.fit(texts, labels).predict(["a great film"])  # doctest: +SKIP
         ['pos']
+
+    Pickling keeps the template, the verbalizer, the fitted head and the classes; an
+    LM loaded by path that was not trained is kept by reference (reloaded through
+    the cache), a trained or given one is embedded.
     """
 
     kind = "prompt"
     head_rate_keyword = "verbalizer_learning_rate"
+    # learned state, set on load (None / 0.0) and by fit
+    prior_head_: PriorHead | None
+    ngram_expert_: Any
+    ngram_weight_: float
     not_ready_message = (
         "this PromptClassifier has no verbalizer yet: pass verbalizer= or classes=, "
         "or call fit(texts, labels) first"
@@ -126,7 +147,7 @@ class PromptClassifier(BaseClassifier):
         tokenizer: Any = None,
         template: Template | str | None = None,
         verbalizer: Any = None,
-        classes: Sequence[str] | None = None,
+        classes: Sequence[Any] | None = None,
         lang: str | None = None,
         backbone: str = "auto",
         train_mode: str = "full",
@@ -147,50 +168,200 @@ class PromptClassifier(BaseClassifier):
         trust_remote_code: bool = False,
         progress: bool = True,
     ) -> None:
-        from mrekv.models import detect_backbone, load_lm
-
-        super().__init__(locals())
+        self.model = model
+        self.tokenizer = tokenizer
+        self.template = template
+        self.verbalizer = verbalizer
+        self.classes = classes
         self.lang = lang
-        if train_mode not in TRAIN_MODES:
-            raise ConfigError(unknown_choice("train_mode", train_mode, TRAIN_MODES))
-        if frozen_head not in FROZEN_HEADS:
-            raise ConfigError(unknown_choice("frozen_head", frozen_head, FROZEN_HEADS))
+        self.backbone = backbone
         self.train_mode = train_mode
         self.frozen_head = frozen_head
         self.ngram_expert = ngram_expert
-        self.prior_head_: PriorHead | None = None
-        self.ngram_expert_: Any = None
-        self.ngram_weight_ = 0.0
-        if isinstance(model, (str, Path)):
-            self.model_, loaded_tokenizer, self.backbone_ = load_lm(
-                model, backbone=backbone, trust_remote_code=trust_remote_code
-            )
-            self.tokenizer_ = tokenizer if tokenizer is not None else loaded_tokenizer
+        self.learning_rate = learning_rate
+        self.verbalizer_learning_rate = verbalizer_learning_rate
+        self.epochs = epochs
+        self.max_steps = max_steps
+        self.batch_size = batch_size
+        self.eval_batch_size = eval_batch_size
+        self.max_length = max_length
+        self.warmup_ratio = warmup_ratio
+        self.weight_decay = weight_decay
+        self.max_grad_norm = max_grad_norm
+        self.seed = seed
+        self.device = device
+        self.trust_remote_code = trust_remote_code
+        self.progress = progress
+        self._check_params()  # fail fast on a bad argument; nothing is loaded or set
+
+    # -- parameters ---------------------------------------------------------------------
+
+    def _check_params(self) -> Verbalizer | None:
+        """Check the parameters without loading weights; return the verbalizer they build.
+
+        Raises:
+            ConfigError: an unknown choice, a model object without its tokenizer, a
+                verbalizer the classes disagree with, a template or aggregate the
+                backbone cannot use (when the backbone is known without loading).
+            ModelUnavailableError: a model path that does not exist.
+        """
+        if self.train_mode not in TRAIN_MODES:
+            raise ConfigError(unknown_choice("train_mode", self.train_mode, TRAIN_MODES))
+        if self.frozen_head not in FROZEN_HEADS:
+            raise ConfigError(unknown_choice("frozen_head", self.frozen_head, FROZEN_HEADS))
+        if self.backbone not in BACKBONE_CHOICES:
+            raise ConfigError(unknown_choice("backbone", self.backbone, BACKBONE_CHOICES))
+        self.args  # noqa: B018 - TrainingArgs checks the training arguments
+        if isinstance(self.model, (str, Path)):
+            model_cache.check_local_reference(self.model)  # a Hub id is checked on load
+        elif self.tokenizer is None:
+            raise ConfigError("pass tokenizer= together with a loaded model object")
+        verbalizer = self._resolved_verbalizer()
+        backbone = self._known_backbone()
+        template = resolve_template(self.template, self.lang, backbone or "masked")  # parses it
+        if backbone is not None:
+            check_pairing(backbone, template, None, getattr(verbalizer, "aggregate", None))
+        return verbalizer
+
+    def _resolved_verbalizer(self) -> Verbalizer | None:
+        verbalizer = self.verbalizer
+        if isinstance(verbalizer, Mapping):  # {0: [...], 1: [...]}: class names are strings
+            verbalizer = {str(k): v for k, v in verbalizer.items()}
+        return resolve_verbalizer(verbalizer, self.classes)
+
+    def _known_backbone(self) -> str | None:
+        """The backbone, when it is known without loading weights (else None)."""
+        from mrekv.models import detect_backbone
+
+        if self.backbone != "auto":
+            return str(self.backbone)
+        if not isinstance(self.model, (str, Path)):
+            return detect_backbone(self.model)
+        if str(self.model).endswith(".gguf"):
+            return "causal"
+        config = Path(str(self.model)).expanduser() / "config.json"
+        try:
+            found = detect_backbone(SimpleNamespace(**json.loads(config.read_text("utf-8"))))
+        except (OSError, ValueError, TypeError, ConfigError):
+            return None  # a Hub id, or a config only the load can tell
+        return str(found)
+
+    def _param_classes(self) -> list[Any] | None:
+        from mrekv.verbalizer.base import Verbalizer
+        from mrekv.verbalizer.label_words import LabelWords
+
+        if self.classes is not None:
+            return list(self.classes)
+        verbalizer = self.verbalizer
+        if isinstance(verbalizer, (Verbalizer, LabelWords)):
+            return list(verbalizer.classes)
+        if isinstance(verbalizer, Mapping):
+            return list(verbalizer)
+        return None
+
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.requires_fit = self.verbalizer is None  # label words score zero-shot
+        return tags
+
+    # -- loading (lazy) -----------------------------------------------------------------
+
+    def _load(self) -> None:
+        from mrekv.models import detect_backbone, resolve_device
+
+        verbalizer = self._check_params()
+        device = resolve_device(self.device)
+        key = None
+        if isinstance(self.model, (str, Path)):
+            key, model, tokenizer, backbone = self._cached_lm(device)
         else:
-            if tokenizer is None:
-                raise ConfigError("pass tokenizer= together with a loaded model object")
-            self.model_, self.tokenizer_ = model, tokenizer
-            self.backbone_ = detect_backbone(model) if backbone == "auto" else backbone  # type: ignore[assignment]
-        if self.backbone_ not in ("masked", "causal"):
-            raise ConfigError(unknown_choice("backbone", backbone, ("auto", "masked", "causal")))
-        ensure_pad_token(self.tokenizer_)  # GPT-2-style: pads sit after the read position
-        self.model_.to(self.device_)
-        self.template_ = resolve_template(template, lang, self.backbone_)
-        check_pairing(self.backbone_, self.template_, self.tokenizer_, None)
-        built = resolve_verbalizer(verbalizer, classes)
-        if built is not None:
-            self._attach(built)
+            model, tokenizer = self.model, self.tokenizer
+            backbone = self.backbone if self.backbone != "auto" else detect_backbone(model)
+            model.to(device)
+        if self.tokenizer is not None:
+            tokenizer = self.tokenizer
+        if backbone not in ("masked", "causal"):
+            raise ConfigError(unknown_choice("backbone", backbone, BACKBONE_CHOICES))
+        ensure_pad_token(tokenizer)  # GPT-2-style: pads sit after the read position
+        template = resolve_template(self.template, self.lang, backbone)
+        check_pairing(backbone, template, tokenizer, None)
+        self.__dict__.update(
+            _device=device, _model=model, _tokenizer=tokenizer, _backbone=backbone,
+            _template=template, _module=None, _classes=None, _lm_key=key,
+            _lm_shared=key is not None, _lm_trained=False,
+        )
+        for name, empty in (("prior_head_", None), ("ngram_expert_", None),
+                            ("ngram_weight_", 0.0)):
+            self.__dict__.setdefault(name, empty)
+        restore = self.__dict__.pop("_restore", None)
+        if restore is not None:  # unpickled: the verbalizer as it was, already prepared
+            restored = restore["verbalizer"].to(device)
+            self._module = prompt_module(model, restored, restore["head_name"], backbone)
+            self._classes = tuple(restored.classes)
+        elif verbalizer is not None:
+            self._attach(copy.deepcopy(verbalizer) if verbalizer is self.verbalizer
+                         else verbalizer)
+
+    def _cached_lm(self, device: Any) -> tuple[Any, Any, Any, str]:
+        """``(key, model, tokenizer, backbone)`` of the LM ``model`` names, from the cache."""
+        import mrekv.models as models  # looked up at call time (tests count the loads)
+
+        wanted = self._known_backbone() or "auto"
+        key = model_cache.LoadKey(model_cache.model_reference(self.model), wanted,
+                                  str(device), bool(self.trust_remote_code))
+
+        def load() -> tuple[Any, Any, str]:
+            model, tokenizer, backbone = models.load_lm(
+                self.model, backbone=wanted, trust_remote_code=self.trust_remote_code)
+            return model.to(device).eval(), tokenizer, backbone
+
+        model, tokenizer, backbone = model_cache.cached(key, load)
+        return key, model, tokenizer, backbone
+
+    def _own_lm(self) -> None:
+        """Before the LM is trained: copy the cache's shared module (copy-on-write)."""
+        if self.__dict__.get("_lm_shared"):
+            self._model = copy.deepcopy(self._model)
+            self._module.mlm = self._model
+            self._lm_shared = False
+        super()._own_lm()
+
+    def _restore_state(self) -> Any:
+        module = self.__dict__.get("_module")
+        if module is None:
+            return None
+        return {"verbalizer": copy.deepcopy(module.verbalizer).cpu(),
+                "head_name": module.head_name}
+
+    @property
+    def model_(self) -> Any:
+        """The masked or causal LM."""
+        self._setup()
+        return self._model
+
+    @property
+    def backbone_(self) -> str:
+        """``"masked"`` or ``"causal"``."""
+        self._setup()
+        return str(self._backbone)
+
+    @property
+    def template_(self) -> Template:
+        """The template in use."""
+        self._setup()
+        return self._template  # type: ignore[no-any-return]
 
     # -- set-up -------------------------------------------------------------------------
 
     def _attach(self, verbalizer: Verbalizer) -> None:
-        check_pairing(self.backbone_, self.template_, self.tokenizer_,
-                      getattr(verbalizer, "aggregate", None))
-        verbalizer.prepare(self.tokenizer_, self.model_)
-        verbalizer.to(self.device_)
-        head_name = locate_head_name(self.model_, self.tokenizer_)
-        self.module_ = prompt_module(self.model_, verbalizer, head_name, self.backbone_)
-        self.classes_ = tuple(verbalizer.classes)
+        """Prepare ``verbalizer`` on the loaded LM and build the module around both."""
+        model, tokenizer, backbone = self._model, self._tokenizer, self._backbone
+        check_pairing(backbone, self._template, tokenizer, getattr(verbalizer, "aggregate", None))
+        verbalizer.prepare(tokenizer, model)
+        verbalizer.to(self._device)
+        head_name = locate_head_name(model, tokenizer)
+        self._module = prompt_module(model, verbalizer, head_name, backbone)
+        self._classes = tuple(verbalizer.classes)
 
     def _set_classes(self, classes: tuple[str, ...]) -> None:
         from mrekv.verbalizer.soft import SoftVerbalizer
@@ -208,7 +379,7 @@ class PromptClassifier(BaseClassifier):
 
     def _encode(self, texts: Sequence[str]) -> list[EncodedPrompt]:
         return encode_prompts(
-            self.backbone_, self.template_, self.tokenizer_, texts,
+            self.backbone_, self.template_, self.tokenizer_, check_texts(texts),
             max_length=self.args.max_length, num_masks=self.module_.verbalizer.num_masks,
         )
 
@@ -351,9 +522,10 @@ class PromptClassifier(BaseClassifier):
         }
 
     def _extra_json(self) -> dict[str, Any]:
-        if self.ngram_expert_ is None or self.prior_head_ is None:
-            return {}
-        return {EXPERT_FILE: self.ngram_expert_.to_state()}
+        files = super()._extra_json()
+        if self.ngram_expert_ is not None and self.prior_head_ is not None:
+            files[EXPERT_FILE] = self.ngram_expert_.to_state()
+        return files
 
     def _extra_tensors(self) -> dict[str, dict[str, torch.Tensor]]:
         tensors = {saving.VERBALIZER_FILE: self.module_.verbalizer.state_dict()}
@@ -362,12 +534,18 @@ class PromptClassifier(BaseClassifier):
         return tensors
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
-        """Class probabilities, shape (n, n_classes), rows summing to 1."""
+        """Class probabilities, shape (n, n_classes), rows summing to 1, columns in
+        ``classes_`` order.
+
+        Raises:
+            TypeError: a text is not a string (its index named).
+        """
+        texts = check_texts(texts)
+        self._check_ready()
         if self.prior_head_ is None:
             return super().predict_proba(texts)
         from mrekv.prompt.prior_mode import prior_proba
 
-        self._check_ready()
         return prior_proba(self, texts)
 
     @classmethod
@@ -413,8 +591,9 @@ class PromptClassifier(BaseClassifier):
             ngram_expert=bool(config.get("ngram_expert", False)),
             **options,
         )
+        clf._setup()  # the verbalizer_ it builds is a copy of ``verbalizer``
         try:
-            verbalizer.load_state_dict(state)
+            clf.verbalizer_.load_state_dict(state)
         except RuntimeError as exc:
             raise SaveFormatError(
                 f"{folder / saving.VERBALIZER_FILE}: does not match the verbalizer: {exc}"
