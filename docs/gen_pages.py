@@ -264,12 +264,19 @@ def write_results() -> None:
          "Every method on the same N labelled sentences (budget curves with intervals),"
          " real pretrained causal LMs, from `experiments/results/budget-sweep.jsonl`"
          " (`python scripts/run_budget.py --report`)."),
+        ("budget-heldout-report", "results/budget-heldout.md",
+         "Results: equal budgets on held-out corpora",
+         "The same protocol on corpora outside the nine (never looked at while the frozen"
+         " head's rules were chosen), from `experiments/results/budget-heldout.jsonl`"
+         " (`python scripts/run_budget.py --config experiments/budget-heldout.toml --report`)."),
         ("real-lm-report", "results/real-lm.md", "Results: real pretrained models",
          "Frozen-LM cells (`lm:*`, `lm-exact:*`) with real pretrained causal LMs"
          " (Gemma-3-270m, SmolLM2-135M), from `experiments/results/real-lm.jsonl`"
          " (`mrekv experiment report`)."),
     )
     for folder, page, title, intro in pages:
+        if not (RESULTS / folder / "report.md").is_file():
+            continue
         with mkdocs_gen_files.open(page, "w") as f:
             f.write(_include_report(RESULTS / folder / "report.md", page, title, intro))
     proxy = RESULTS / "mre-suite-proxy-report" / "report.md"

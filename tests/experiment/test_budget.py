@@ -307,3 +307,14 @@ def test_the_report_scores_the_fixed_variants_against_the_test_set(sweep, tmp_pa
     assert {r["budget"] for r in parts["suite"]} == {0, 4, 16}
     text = write_budget_report(out, tmp_path / "report").read_text("utf-8")
     assert "## Scoring and calibration variants" in text and "`manual|mean-log/word`" in text
+
+
+def test_cells_record_brier_and_nll_and_the_report_pools_them(sweep, tmp_path):
+    from mrekv.experiment.report_budget import reliability
+
+    _, _, rows = sweep
+    cells = [r for r in rows if r.get("kind") == "cell"]
+    assert all(0 <= r["brier"] <= 2 and r["nll"] >= 0 for r in cells)
+    head = reliability(rows)["head"]
+    briers = [r["brier"] for r in cells if r["method"] == "head"]
+    assert head["brier"] == pytest.approx(np.mean(briers)) and head["brier_cells"] == len(briers)

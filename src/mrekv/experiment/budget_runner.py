@@ -91,16 +91,19 @@ def cell_key(common: dict[str, Any], cell: dict[str, Any]) -> str:
 
 def cell_line(common: dict[str, Any], cell: dict[str, Any], proba: np.ndarray,
               gold: np.ndarray, **fields: Any) -> dict[str, Any]:
-    """A ``cell`` results line: metrics, ECE, reliability bins and compact predictions."""
-    from mrekv.metrics import classification_metrics
+    """A ``cell`` results line: metrics, ECE, Brier, NLL, reliability bins and compact
+    predictions."""
+    from mrekv.metrics import classification_metrics, probability_metrics
 
     classes = common["classes"]
     pred = proba.argmax(1)
     metrics = classification_metrics([classes[i] for i in gold], [classes[i] for i in pred],
                                      labels=classes)
+    confidence = probability_metrics(proba, gold)
     return {"kind": "cell", "key": cell_key(common, cell), **common, **cell,
             "macro_f1": metrics["macro_f1"], "accuracy": metrics["accuracy"],
             "ece": round(expected_calibration_error(proba, gold), 5),
+            "brier": round(confidence["brier"], 5), "nll": round(confidence["nll"], 5),
             "reliability": reliability_bins(proba, gold),
             "pred": encode_predictions(pred), **fields}
 

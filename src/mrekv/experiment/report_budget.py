@@ -245,8 +245,11 @@ def reliability(rows: Iterable[dict[str, Any]], methods: Sequence[str] = RELIABI
         n = np.maximum(total[:, 0], 1)
         acc, conf = total[:, 1] / n, total[:, 2] / n
         ece = float((total[:, 0] / total[:, 0].sum() * np.abs(acc - conf)).sum())
+        briers = [r["brier"] for r in rows if r.get("kind") == "cell" and r["method"] == m
+                  and "brier" in r]
         out[m] = {"counts": total[:, 0], "accuracy": acc, "confidence": conf, "ece": ece,
-                  "cells": len(bins)}
+                  "cells": len(bins),
+                  "brier": float(np.mean(briers)) if briers else None, "brier_cells": len(briers)}
     return out
 
 
@@ -425,6 +428,8 @@ def write_budget_report(results: str | Path | Sequence[str | Path], folder: str 
         text += ["", "## Calibration", "",
                  "Confidence bins summed over every cell that records them (" + ", ".join(
                      f"`{m}`: {st['cells']} cells, pooled ECE {100 * st['ece']:.1f}"
+                     + (f", mean Brier {st['brier']:.3f} over {st['brier_cells']} cells"
+                        if st["brier"] is not None else "")
                      for m, st in stats.items()) + ").", "", f"![reliability]({diagram.name})"]
     report = out / "report.md"
     atomic_write_text(report, "\n".join(text) + "\n")
