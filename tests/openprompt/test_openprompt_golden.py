@@ -10,7 +10,7 @@ import torch
 from _golden import ERROR_KINDS, ERROR_MESSAGES, FIXED, Runner, close, load_cases, unprefixed
 
 from mrekv.openprompt.data_utils import InputExample
-from mrekv.openprompt.kpt import tfidf_filter
+from mrekv.openprompt.kpt import tfidf_filter_record
 from mrekv.openprompt.plms import MLMTokenizerWrapper, load_plm
 from mrekv.openprompt.prompts import ManualTemplate
 
@@ -196,7 +196,7 @@ def run_refinement(case: dict[str, Any], r: Runner, tmp_path: Path) -> None:
         return
     if "label_words_after_frequency" in exp:
         assert unprefixed(v.label_words) == exp["label_words_after_frequency"]
-    record = tfidf_filter(v, support, inputs["verbalizer"]["classes"])
+    record = tfidf_filter_record(v, support, inputs["verbalizer"]["classes"])
     assert unprefixed(v.label_words) == exp["label_words_kept"]
     assert record.label_words_kept == exp["label_words_kept"]
     assert record.optimal_cut_rate == exp["optimal_cut_rate"]
@@ -212,7 +212,7 @@ def run_soft(case: dict[str, Any], r: Runner, tmp_path: Path) -> None:
     inputs, exp = case["inputs"], case["expected"]
     v = r.soft(inputs["verbalizer"])
     assert v.label_words == exp["label_words_with_prefix"]
-    ids, mask = v.label_words_ids[:, 0, :], v.words_ids_mask[:, 0, :]
+    ids, mask = v.label_words_ids, v.label_words_mask  # OpenPrompt's (C, T) layout
     assert ids.tolist() == exp["label_words_ids"] and mask.tolist() == exp["label_words_mask"]
     assert v.head_last_layer_full_name == exp["head_last_layer_full_name"]
     assert (v.head_last_layer.bias is not None) == exp["head_last_layer_has_bias"]

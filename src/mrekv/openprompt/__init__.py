@@ -16,5 +16,21 @@ Example:
 """
 
 from mrekv.openprompt.pipeline_base import PromptDataLoader, PromptForClassification, PromptModel
+from mrekv.openprompt.prompts import (
+    AutomaticVerbalizer,
+    MixedTemplate,
+    PrefixTuningTemplate,
+    PtuningTemplate,
+    SoftTemplate,
+)
 
-__all__ = ["PromptDataLoader", "PromptForClassification", "PromptModel"]
+__all__ = [
+    "PromptDataLoader",
+    "PromptForClassification",
+    "PromptModel",
+    "AutomaticVerbalizer",
+    "MixedTemplate",
+    "PrefixTuningTemplate",
+    "PtuningTemplate",
+    "SoftTemplate",
+]

@@ -1,26 +1,49 @@
 """OpenPrompt's ``PromptDataLoader``, ``PromptModel`` and ``PromptForClassification``.
 
 :class:`PromptDataLoader` wraps and tokenises every example once (template +
-tokenizer wrapper, :mod:`mrekv.openprompt.plms`), then cuts batches with
-mrekv's batching (:func:`mrekv.prompt.batching.collate`): a batch is padded to
-its longest example, not to ``max_seq_length`` as OpenPrompt does. The
-padding is masked out, so the numbers agree to float rounding (a few 1e-6 on
-the mask logits).
+tokenizer wrapper, :mod:`mrekv.openprompt.plms`) and stacks the features into
+batches. As OpenPrompt, every tensor keeps the wrapper's padding to
+``max_seq_length`` (and, for T5, to ``decoder_max_length``);
+``padding="longest"`` instead cuts a batch to its longest example (the padding is
+masked out, so the numbers agree to float rounding, a few 1e-6 on the mask logits).
+
+:class:`PromptModel` runs the template's ``process_batch`` (soft templates turn
+``input_ids`` into ``inputs_embeds`` or add a prefix cache), calls the model with
+the inputs it understands and hands the outputs to the template's
+``post_processing_outputs``. :class:`PromptForClassification` reads the outputs at
+``loss_ids == 1``: the mask of a masked LM, the token before it for a causal LM,
+the sentinel of the decoder input for T5.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from typing import Any
+from typing import Any, Literal, get_args
 
 import torch
 from torch import nn
 
-from mrekv.errors import ConfigError
+from mrekv.errors import ConfigError, unknown_choice
 from mrekv.openprompt.data_utils import InputExample, InputFeatures
 from mrekv.openprompt.plms.mlm import MLMTokenizerWrapper
 from mrekv.openprompt.plms.utils import TokenizerWrapper
-from mrekv.prompt.batching import collate
+
+Padding = Literal["max_length", "longest"]
+PADDINGS: tuple[str, ...] = get_args(Padding)
+#: Per-token features of the encoder input (cut together by ``padding="longest"``).
+ENCODER_FIELDS = ("input_ids", "attention_mask", "soft_token_ids", "token_type_ids")
+#: Every per-token feature a tokenizer wrapper may produce.
+TOKEN_FIELDS = (*ENCODER_FIELDS, "loss_ids", "decoder_input_ids")
+#: Batch keys that :class:`PromptModel` passes to the model when they are set.
+MODEL_INPUTS = (
+    "input_ids",
+    "inputs_embeds",
+    "attention_mask",
+    "position_ids",
+    "decoder_input_ids",
+    "cache",
+    "past_key_values",
+)
 
 
 class PromptDataLoader:
@@ -39,11 +62,17 @@ class PromptDataLoader:
         batch_size: examples per batch.
         shuffle: a new random order (``torch``'s global RNG) on every pass.
         teacher_forcing: must be False (generation is not supported).
+        decoder_max_length: the decoder input's length for T5 wrappers (< 1: as short
+            as it can be).
+        predict_eos_token: also read the decoder's ``</s>`` (T5 wrappers).
         truncate_method: ``"tail"``, ``"head"`` or ``"balanced"``.
         drop_last: drop a last, smaller batch.
+        padding: ``"max_length"`` (OpenPrompt: every example padded to
+            ``max_seq_length``) or ``"longest"`` (a batch cut to its longest example).
 
     Raises:
-        ConfigError: an example that cannot be encoded (the message names its index).
+        ConfigError: an unknown ``padding``, or an example that cannot be encoded (the
+            message names its index).
 
     Example:
         >>> loader = PromptDataLoader(dataset=examples, template=template, tokenizer=tokenizer,
@@ -66,8 +95,11 @@ class PromptDataLoader:
         predict_eos_token: bool = False,
         truncate_method: str = "tail",
         drop_last: bool = False,
+        padding: str = "max_length",
         **kwargs: Any,
     ) -> None:
+        if padding not in PADDINGS:
+            raise ConfigError(unknown_choice("padding", padding, PADDINGS))
         if teacher_forcing:
             raise ConfigError("teacher_forcing (generation) is not supported by mrekv.openprompt")
         if batch_size < 1:
@@ -77,6 +109,7 @@ class PromptDataLoader:
         self.batch_size = batch_size
         self.shuffle = shuffle
         self.drop_last = drop_last
+        self.padding = padding
         if tokenizer_wrapper is None:
             if tokenizer is None:
                 raise ConfigError("PromptDataLoader needs a tokenizer or a tokenizer_wrapper")
@@ -84,10 +117,11 @@ class PromptDataLoader:
                 max_seq_length=max_seq_length,
                 tokenizer=tokenizer,
                 truncate_method=truncate_method,
+                decoder_max_length=decoder_max_length,
+                predict_eos_token=predict_eos_token,
                 **kwargs,
             )
         self.tokenizer_wrapper = tokenizer_wrapper
-        self.pad_id = int(tokenizer_wrapper.tokenizer.pad_token_id or 0)
         self.tensor_dataset: list[dict[str, Any]] = []
         for i, example in enumerate(self.raw_dataset):
             try:
@@ -95,9 +129,6 @@ class PromptDataLoader:
                 features = self.tokenizer_wrapper.tokenize_one_example(wrapped, teacher_forcing)
             except ConfigError as err:
                 raise ConfigError(f"example {i} (guid {example.guid!r}): {err}") from None
-            length = sum(features["attention_mask"])
-            features["input_ids"] = features["input_ids"][:length]
-            features["loss_ids"] = features["loss_ids"][:length]
             self.tensor_dataset.append(features)
 
     def __len__(self) -> int:
@@ -115,24 +146,20 @@ class PromptDataLoader:
 
     def _batch(self, indices: list[int]) -> InputFeatures:
         feats = [self.tensor_dataset[i] for i in indices]
-        masks = [[p for p, v in enumerate(f["loss_ids"]) if v == 1] for f in feats]
-        if any(len(m) != len(masks[0]) for m in masks):
+        masks = [sum(1 for v in f["loss_ids"] if v == 1) for f in feats]
+        if any(m != masks[0] for m in masks):
             raise ConfigError("every example of a batch needs the same number of masks")
-        batch = collate(
-            list(range(len(feats))),
-            [f["input_ids"] for f in feats],
-            self.pad_id,
-            mask_positions=masks,
-        )
-        width = batch.input_ids.shape[1]
-        loss_ids = torch.zeros_like(batch.input_ids)
-        for row, f in enumerate(feats):
-            loss_ids[row, : len(f["loss_ids"])] = torch.tensor(f["loss_ids"])
-        out = InputFeatures(
-            input_ids=batch.input_ids,
-            attention_mask=batch.attention_mask,
-            loss_ids=loss_ids[:, :width],
-        )
+        out = InputFeatures()
+        for key in TOKEN_FIELDS:
+            if key in feats[0]:
+                out[key] = torch.tensor([f[key] for f in feats], dtype=torch.long)
+        if self.padding == "longest":
+            width = int(out["attention_mask"].sum(dim=1).max())
+            for key in ENCODER_FIELDS:
+                if key in out:
+                    out[key] = out[key][:, :width]
+            if "decoder_input_ids" not in out:  # loss_ids are the encoder's
+                out["loss_ids"] = out["loss_ids"][:, :width]
         labels = [f.get("label") for f in feats]
         if all(label is not None for label in labels):
             out["label"] = torch.tensor(labels, dtype=torch.long)
@@ -152,6 +179,8 @@ class PromptModel(nn.Module):
     Example:
         >>> model = PromptModel(plm, template)  # doctest: +SKIP
     """
+
+    template: Any  # a ManualTemplate or one of the soft templates (process_batch hooks)
 
     def __init__(
         self,
@@ -177,12 +206,15 @@ class PromptModel(nn.Module):
         return self
 
     def forward(self, batch: Any) -> Any:
-        """The model's outputs (logits and hidden states) on ``batch``."""
-        return self.plm(
-            input_ids=batch["input_ids"],
-            attention_mask=batch["attention_mask"],
-            output_hidden_states=True,
-        )
+        """The model's outputs (logits and hidden states) on ``batch``.
+
+        The template's ``process_batch`` prepares the inputs (the batch itself is not
+        modified) and its ``post_processing_outputs`` sees the outputs.
+        """
+        inputs = self.template.process_batch(batch)
+        kwargs = {k: inputs[k] for k in MODEL_INPUTS if inputs.get(k) is not None}
+        outputs = self.plm(**kwargs, output_hidden_states=True)
+        return self.template.post_processing_outputs(outputs)
 
 
 def extract_at_mask(outputs: torch.Tensor, batch: Any) -> torch.Tensor:

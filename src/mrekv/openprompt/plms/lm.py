@@ -35,6 +35,7 @@ class LMTokenizerWrapper(TokenizerWrapper):
         parts: list[list[int]] = []
         loss: list[list[int]] = []
         shortenable: list[int] = []
+        soft: list[int] = []
         for piece in pieces:
             if piece["loss_ids"] == 1:
                 filled = [i for i, p in enumerate(parts) if p]
@@ -45,8 +46,10 @@ class LMTokenizerWrapper(TokenizerWrapper):
                 loss[filled[-1]][-1] = 1
                 shortenable[filled[-1]] = 0  # the predicting token must survive truncation
                 break  # what follows the mask cannot inform its prediction
-            ids = self.piece_ids(piece["text"])
+            ids = self.piece_ids(piece["text"], piece.get("soft_token_ids", 0))
             parts.append(ids)
             loss.append([0] * len(ids))
             shortenable.append(int(piece["shortenable_ids"]))
-        return self._finish(parts, loss, shortenable, dict(others))
+            soft.append(int(piece.get("soft_token_ids", 0)))
+        has_soft = any("soft_token_ids" in p for p in pieces)
+        return self._finish(parts, loss, shortenable, dict(others), soft if has_soft else None)

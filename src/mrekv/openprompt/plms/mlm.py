@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from mrekv.openprompt.plms.utils import TokenizerWrapper
+from mrekv.openprompt.plms.utils import TokenizerWrapper, soft_ids_of
 
 
 class MLMTokenizerWrapper(TokenizerWrapper):
@@ -24,7 +24,7 @@ class MLMTokenizerWrapper(TokenizerWrapper):
             ConfigError: the example cannot be truncated to ``max_seq_length``.
         """
         pieces, others = wrapped_example
-        parts = [self.piece_ids(p["text"]) for p in pieces]
+        parts = [self.piece_ids(p["text"], p.get("soft_token_ids", 0)) for p in pieces]
         loss = [[int(p["loss_ids"])] * len(ids) for p, ids in zip(pieces, parts, strict=True)]
         shortenable = [int(p["shortenable_ids"]) for p in pieces]
-        return self._finish(parts, loss, shortenable, dict(others))
+        return self._finish(parts, loss, shortenable, dict(others), soft_ids_of(pieces))

@@ -8,6 +8,10 @@ token). If the pieces plus the tokenizer's special tokens exceed
 everything is right-padded to ``max_seq_length`` (``loss_ids`` is -100 at the
 added special tokens, 0 at padding).
 
+A soft-token piece (``soft_token_ids`` > 0, from :class:`~mrekv.openprompt.prompts.MixedTemplate`)
+becomes one placeholder id 0, whose embedding the template supplies; the features
+then carry ``soft_token_ids`` (0 at every other token, special tokens and padding).
+
 Truncation, always from the end of a piece:
 
 * ``tail``: from the last shortenable piece backwards; a piece is emptied
@@ -100,6 +104,13 @@ def truncate(
     return out
 
 
+def soft_ids_of(pieces: Sequence[dict[str, Any]]) -> list[int] | None:
+    """Each piece's ``soft_token_ids`` (0 where absent), or None when no piece has the key."""
+    if not any("soft_token_ids" in p for p in pieces):
+        return None
+    return [int(p.get("soft_token_ids", 0)) for p in pieces]
+
+
 class TokenizerWrapper:
     """Shared part of :class:`MLMTokenizerWrapper` and :class:`LMTokenizerWrapper`.
 
@@ -167,8 +178,13 @@ class TokenizerWrapper:
         """``[pieces, others]`` from ``wrap_one_example`` -> padded model inputs."""
         raise NotImplementedError
 
-    def piece_ids(self, text: str) -> list[int]:
-        """Token ids of one filled piece (a template special token -> the tokenizer's)."""
+    def piece_ids(self, text: str, soft_token_id: int = 0) -> list[int]:
+        """Token ids of one filled piece (a template special token -> the tokenizer's).
+
+        A soft token (``soft_token_id`` > 0) is the placeholder id 0, as in OpenPrompt.
+        """
+        if soft_token_id:
+            return [0]
         if text in SPECIALS:
             token = getattr(self.tokenizer, SPECIALS[text], None)
             if token is None:
@@ -184,8 +200,13 @@ class TokenizerWrapper:
         loss: list[list[int]],
         shortenable: list[int],
         others: dict[str, Any],
+        soft: list[int] | None = None,
     ) -> dict[str, Any]:
-        """Truncate, add special tokens, check the length and pad."""
+        """Truncate, add special tokens, check the length and pad.
+
+        ``soft`` is each part's soft-token id (0 for text), or None for a template
+        without soft tokens (then the features have no ``soft_token_ids``).
+        """
         self.total_passed_sentences += 1
         n = sum(len(p) for p in parts) + self.num_special_tokens_to_add - self.max_seq_length
         if n > 0:
@@ -193,6 +214,7 @@ class TokenizerWrapper:
             parts = truncate(parts, shortenable, n, self.truncate_method)
         ids = [i for p in parts for i in p]
         loss_ids = [x for p, lo in zip(parts, loss, strict=True) for x in lo[: len(p)]]
+        soft_ids = [s for p, s in zip(parts, soft or [0] * len(parts), strict=True) for _ in p]
         before, after = self.special_frame()
         with_special = before + ids + after
         loss_full = [-100] * len(before) + loss_ids + [-100] * len(after)
@@ -210,6 +232,8 @@ class TokenizerWrapper:
             "attention_mask": [1] * len(with_special) + [0] * pad,
             "loss_ids": loss_full + [0] * pad,
         }
+        if soft is not None:
+            out["soft_token_ids"] = [0] * len(before) + soft_ids + [0] * (len(after) + pad)
         if self.create_token_type_ids:
             out["token_type_ids"] = [0] * self.max_seq_length
         out.update({k: v for k, v in others.items() if v is not None})

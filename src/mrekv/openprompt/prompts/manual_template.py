@@ -35,7 +35,7 @@ from typing import Any
 from torch import nn
 
 from mrekv.errors import ConfigError
-from mrekv.openprompt.data_utils import InputExample
+from mrekv.openprompt.data_utils import InputExample, InputFeatures
 
 MASK = "<mask>"
 #: The builtins a ``post_processing`` lambda may call (pure functions on text).
@@ -43,11 +43,12 @@ _BUILTINS = {f.__name__: f for f in (str, len, int, float, min, max, abs, round,
 _KEYS = ("placeholder", "mask", "meta", "special", "text", "shortenable", "post_processing")
 
 
-def parse_template(text: str) -> list[dict[str, Any]]:
+def parse_template(text: str, keys: tuple[str, ...] = _KEYS) -> list[dict[str, Any]]:
     """The pieces of an OpenPrompt template string (module docstring).
 
     Args:
         text: the template, e.g. ``'{"placeholder":"text_a"} It was {"mask"} .'``.
+        keys: the block keys allowed (soft templates allow ``"soft"`` and friends).
 
     Returns:
         One dict per piece, with ``add_prefix_space`` and the block's keys
@@ -83,14 +84,14 @@ def parse_template(text: str) -> list[dict[str, Any]]:
                 j += 1
             if j == n:
                 raise ConfigError(f"template {text!r}: '{{' at character {i} is never closed")
-            piece.update(_block(text[i : j + 1], text))
+            piece.update(_block(text[i : j + 1], text, keys))
             j += 1
         pieces.append(piece)
         i = j
     return pieces
 
 
-def _block(block: str, text: str) -> dict[str, Any]:
+def _block(block: str, text: str, keys: tuple[str, ...]) -> dict[str, Any]:
     try:
         value = ast.literal_eval(block)
     except (ValueError, SyntaxError) as err:
@@ -102,11 +103,11 @@ def _block(block: str, text: str) -> dict[str, Any]:
         value = {k: None for k in value}
     if not isinstance(value, dict):
         raise ConfigError(f'template {text!r}: block {block!r} is not a dict or {{"mask"}}')
-    unknown = [k for k in value if k not in _KEYS]
+    unknown = [k for k in value if k not in keys]
     if unknown:
         raise ConfigError(
             f"template {text!r}: unknown key {unknown[0]!r} in {block!r}; "
-            f"valid keys: {', '.join(repr(k) for k in _KEYS)}"
+            f"valid keys: {', '.join(repr(k) for k in keys)}"
         )
     return value
 
@@ -142,6 +143,8 @@ class ManualTemplate(nn.Module):
     """
 
     registered_inputflag_names = ["loss_ids", "shortenable_ids"]
+    #: The block keys this template's language knows.
+    template_keys: tuple[str, ...] = _KEYS
 
     def __init__(
         self,
@@ -169,12 +172,27 @@ class ManualTemplate(nn.Module):
     @text.setter
     def text(self, text: str | list[dict[str, Any]]) -> None:
         """Parse and set the template; raises ConfigError without a mask."""
-        pieces = parse_template(text) if isinstance(text, str) else [dict(p) for p in text]
+        if isinstance(text, str):
+            pieces = parse_template(text, self.template_keys)
+        else:
+            pieces = [dict(p) for p in text]
         if not any("mask" in p for p in pieces):
             raise ConfigError(
                 f'template {text!r} has no {{"mask"}}: a classification template needs one'
             )
-        self._text = pieces
+        self._text = self.on_text_set(pieces)
+
+    def on_text_set(self, pieces: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The pieces to keep for a newly set template (a hook for soft templates)."""
+        return pieces
+
+    def process_batch(self, batch: InputFeatures) -> InputFeatures:
+        """The model inputs of a batch (a hook: soft templates add embeddings or a prefix)."""
+        return batch
+
+    def post_processing_outputs(self, outputs: Any) -> Any:
+        """The model outputs, seen as if no soft tokens were prepended (a hook)."""
+        return outputs
 
     def from_file(self, path: str | Path, choice: int = 0) -> ManualTemplate:
         """Set the template from line ``choice`` of a ``manual_template.txt``; return self.
@@ -194,21 +212,22 @@ class ManualTemplate(nn.Module):
 
         Returns:
             ``[pieces, others]``: one dict per piece with ``text``, ``loss_ids``
-            (1 at the mask) and ``shortenable_ids``, and the example's other
-            fields (``guid``, ``label``...).
+            (1 at the mask) and ``shortenable_ids`` (and ``soft_token_ids`` for a
+            soft template), and the example's other fields (``guid``, ``label``...).
 
         Raises:
             ConfigError: an unknown placeholder or a missing meta key.
         """
         pieces = []
         for piece in self._text:
-            pieces.append(
-                {
-                    "text": self._fill(piece, example),
-                    "loss_ids": 1 if "mask" in piece else 0,
-                    "shortenable_ids": int(bool(piece.get("shortenable", "placeholder" in piece))),
-                }
-            )
+            wrapped = {
+                "text": self._fill(piece, example),
+                "loss_ids": 1 if "mask" in piece else 0,
+                "shortenable_ids": int(bool(piece.get("shortenable", "placeholder" in piece))),
+            }
+            if "soft_token_ids" in piece:  # set by the soft templates' on_text_set
+                wrapped["soft_token_ids"] = int(piece["soft_token_ids"])
+            pieces.append(wrapped)
         others = {
             k: v for k, v in example.to_dict().items() if k not in ("text_a", "text_b", "meta")
         }

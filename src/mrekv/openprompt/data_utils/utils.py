@@ -1,4 +1,7 @@
-"""OpenPrompt's ``openprompt.data_utils``: :class:`InputExample` and :class:`InputFeatures`."""
+"""OpenPrompt's ``openprompt.data_utils.utils``: :class:`InputExample` and :class:`InputFeatures`.
+
+Both are also importable from :mod:`mrekv.openprompt.data_utils`, as in OpenPrompt.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +11,8 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import torch
+
+__all__ = ["InputExample", "InputFeatures"]
 
 
 @dataclass
