@@ -308,16 +308,23 @@ def write_examples() -> None:
         " test run.",
         "",
     ]
-    for path in sorted((ROOT / "examples").glob("*.py")):
-        if path.name.startswith("_"):
-            continue
-        doc = ast.get_docstring(ast.parse(path.read_text(encoding="utf-8"))) or ""
-        if not doc:
-            log.warning("examples/%s has no docstring", path.name)
-        summary, _, body = doc.partition("\n")
-        lines += [f"## `{path.name}`", "", summary, ""]
-        if body.strip():
-            lines += ["```text", body.strip("\n"), "```", ""]
+    folders = [("", "examples"), ("OpenPrompt-shaped scripts (`mrekv.openprompt` imports only; "
+                                  "`tests/openprompt/test_examples_openprompt_*.py` runs them)",
+                                  "examples/openprompt")]
+    for heading, folder in folders:
+        if heading:
+            lines += [f"## {heading}", ""]
+        for path in sorted((ROOT / folder).glob("*.py")):
+            if path.name.startswith("_"):
+                continue
+            doc = ast.get_docstring(ast.parse(path.read_text(encoding="utf-8"))) or ""
+            if not doc:
+                log.warning("%s/%s has no docstring", folder, path.name)
+            summary, _, body = doc.partition("\n")
+            name = path.relative_to(ROOT / "examples").as_posix()
+            lines += [f"{'###' if heading else '##'} `{name}`", "", summary, ""]
+            if body.strip():
+                lines += ["```text", body.strip("\n"), "```", ""]
     with mkdocs_gen_files.open("examples.md", "w") as f:
         f.write("\n".join(lines))
 
