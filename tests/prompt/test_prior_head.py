@@ -100,3 +100,19 @@ def test_folds_stratify_and_fall_back_for_singleton_classes():
     assert len(folds) == 3 and all(set(y[te]) == {0, 1} for _, te in folds)
     assert len(cv_folds(np.array([0, 0, 0, 1, 2]), 0)) == 5
     assert cv_folds(np.array([0, 1, 0]), 0) == []
+
+
+def test_the_one_standard_error_rule_keeps_a_stronger_penalty_than_the_minimum():
+    rng = np.random.default_rng(3)
+    n, h = 40, 6
+    states = rng.normal(size=(n, h))
+    y = (states[:, 0] + 0.8 * rng.normal(size=n) > 0).astype(int)
+    prior = np.stack([-states[:, 1], states[:, 1]], 1) * 0.1  # a weak, mostly useless prior
+    plain = PriorHead(seed=0).fit(states, y, {"p": prior}, 2)
+    cautious = PriorHead(seed=0, penalty_rule="1se").fit(states, y, {"p": prior}, 2)
+    # here the minimum is a weak penalty and the rule moves to a stronger one, worse on CV
+    # but within one standard error
+    assert cautious.choice_.penalty > plain.choice_.penalty
+    assert plain.choice_.cv_loss < cautious.choice_.cv_loss < plain.choice_.cv_loss + 0.1
+    with pytest.raises(ValueError, match="penalty_rule"):
+        PriorHead(penalty_rule="max").fit(states, y, {"p": prior}, 2)

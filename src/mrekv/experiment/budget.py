@@ -37,6 +37,9 @@ Methods (all from one cached LM pass per text, :mod:`mrekv.prompt.read_states`):
 * ``head:auto`` - ``head`` whose prior CV chooses among the manual words and words
   mined from the N texts, the mined prior rebuilt on every fold's training part (the
   held-out fold never chose its words);
+* ``head:1se`` - ``head`` whose penalty is the strongest one (closest to the prior)
+  within one standard error of the lowest CV loss (a diagnostic, added after both the
+  nine and the held-out corpora had been seen);
 * ``suite:manual`` / ``suite:knowledge`` - the scoring and calibration variant of the
   manual (``knowledge+calib``) words chosen on the N texts
   (:mod:`mrekv.verbalizer.scoring`; N = 0: its default); each cell also records every
@@ -326,7 +329,7 @@ def run_cell(dm: DatasetModel, method: str, ids: list[int], seed: int) -> dict[s
     elif method in ("kpt+calib", "external+calib", "knowledge+calib"):
         proba = _softmax(dm.class_scores(dm.calibrated(dm.knowledge_verbalizer(method)),
                                          dm.states(test_ids)))
-    elif method in ("head", "head:knowledge", "head:auto"):
+    elif method in ("head", "head:knowledge", "head:auto", "head:1se"):
         proba, info = _pooled_head(dm, method, ids, y, seed)
     elif method in ("suite:manual", "suite:knowledge"):
         proba, info = _scoring_suite(dm, method, ids, y)
@@ -404,7 +407,8 @@ def _pooled_head(dm: DatasetModel, method: str, ids: list[int], y: np.ndarray,
             return dm.class_scores(dm.calibrated(words), states)
 
         priors["mined"] = mined_prior
-    head = PriorHead(seed=seed).fit(
+    rule = "1se" if method == "head:1se" else "min"
+    head = PriorHead(seed=seed, penalty_rule=rule).fit(
         states[:, :-1], y, priors, len(dm.classes),
         unlabeled_states=dm.states(dm.data.calibration_ids)[:, :-1], default_prior="prior")
     assert head.choice_ is not None

@@ -254,7 +254,7 @@ def _knowledge_source(dm: DatasetModel, method: str, info: dict[str, Any]) -> st
         return dm.source_name(method) + "+budget"
     if method in LABEL_FREE:
         return dm.source_name(method)
-    if method in ("head", "head:knowledge", "head:auto"):
+    if method in ("head", "head:knowledge", "head:auto", "head:1se"):
         words = "none" if method != "head:knowledge" else dm.source_name(method)
         return words if info.get("kept_prior") and not info["ngram"]["beta"] else words + "+budget"
     if method == "prior:manual" or (method == "prior:auto" and info.get("prior") == "manual"):

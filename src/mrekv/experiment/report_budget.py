@@ -324,6 +324,8 @@ def report_sections(rows: list[dict[str, Any]]) -> dict[str, Any]:
                                     baselines=("manual+calib",), budgets=(0,)),
         "knowledge_head": summarise(rows, methods=("head", "head:knowledge"),
                                     head="head:knowledge", baselines=("head",)),
+        "head_1se": summarise(rows, methods=("head", "head:1se"), head="head:1se",
+                              baselines=("head",)),
         "auto_head": summarise(rows, methods=("head", "head:auto"), head="head:auto",
                                baselines=("head",)),
         "trained": summarise(rows, methods=("probe", HEAD, *TRAINED), head=HEAD,
@@ -406,6 +408,12 @@ def write_budget_report(results: str | Path | Sequence[str | Path], folder: str 
                  "training part.", "",
                  markdown(parts["auto_head"], ("head", "head:auto"), "head:auto",
                           "`head` (centred on manual words)")]
+    if parts["head_1se"]:
+        text += ["", "### The one-standard-error rule for the head's penalty (diagnostic)", "",
+                 "`head:1se`: the strongest penalty (closest to the prior) whose CV loss is "
+                 "within one standard error of the lowest, instead of the lowest. Added after "
+                 "both suites had been seen: a candidate for the next default, not a result.",
+                 "", markdown(parts["head_1se"], ("head", "head:1se"), "head:1se", "`head`")]
     text += _suite_section(parts)
     if parts["trained"]:
         text += ["", "## Trained baselines (fewer cells: their seeds only)", "",

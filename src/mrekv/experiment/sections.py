@@ -221,7 +221,7 @@ class ModelConfig:
 BUDGET_METHODS = ("manual+calib", "mined+calib", "mined-values+calib", "tfidf-lr", "probe",
                   "prior:manual", "prior:auto", "head", "kpt+calib", "external+calib",
                   "knowledge+calib", "head:knowledge", "head:auto", "suite:manual",
-                  "suite:knowledge")
+                  "suite:knowledge", "head:1se")
 
 
 @dataclass(frozen=True)

@@ -168,6 +168,9 @@ class PriorHead:
     penalties: Sequence[float] = DEFAULT_PENALTIES
     max_folds: int = 5
     seed: int = 0
+    #: ``"min"``: the (prior, penalty) of lowest CV loss; ``"1se"``: the strongest penalty
+    #: (closest to the prior) whose CV loss is within one standard error of that minimum.
+    penalty_rule: str = "min"
     mean_: np.ndarray | None = field(default=None, repr=False)
     std_: np.ndarray | None = field(default=None, repr=False)
     coef_: np.ndarray | None = field(default=None, repr=False)
@@ -220,8 +223,11 @@ class PriorHead:
                       for lam in self.penalties if not (prior is None and math.isinf(lam))]
         if not candidates:
             raise ValueError("no (prior, penalty) candidate: give a prior or a finite penalty")
+        if self.penalty_rule not in ("min", "1se"):
+            raise ValueError(f"penalty_rule must be 'min' or '1se', got {self.penalty_rule!r}")
         best: tuple[float, str, float] | None = None
         self.oof_logits_ = None
+        scored: list[tuple[float, float, str, float, np.ndarray]] = []
         if folds:
             for name, lam in candidates:
                 losses, oof = [], np.zeros((len(y), n_classes))
@@ -231,8 +237,16 @@ class PriorHead:
                     oof[te] = head_logits(z[te], _rows(offset, te), w, b, a)
                     losses.append(_log_loss(oof[te], y[te]))
                 loss = float(np.mean(losses))
+                se = float(np.std(losses, ddof=1) / math.sqrt(len(losses))) if len(losses) > 1 \
+                    else 0.0
+                scored.append((loss, se, name, lam, oof))
                 if best is None or loss < best[0] - 1e-9:
                     best, self.oof_logits_ = (loss, name, lam), oof
+        if best is not None and self.penalty_rule == "1se":
+            low = min(scored, key=lambda c: c[0])
+            within = [c for c in scored if c[0] <= low[0] + low[1] + 1e-12]
+            pick = max(within, key=lambda c: c[3])  # the strongest pull toward the prior
+            best, self.oof_logits_ = (pick[0], pick[2], pick[3]), pick[4]
         if best is None:
             fallback = default_prior or next((n for n, p in priors.items() if p is not None),
                                              next(iter(priors)))
