@@ -282,3 +282,29 @@ class PromptForClassification(nn.Module):
     def forward_without_verbalize(self, batch: Any) -> torch.Tensor:
         """``(batch, vocab)`` logits at the mask."""
         return extract_at_mask(self.prompt_model(batch).logits, batch)
+
+    def parallelize(self, device_map: Any = None) -> None:
+        """Spread the model over several GPUs with its own ``parallelize``, as OpenPrompt does.
+
+        Raises:
+            NotImplementedError: the model has no ``parallelize`` (as in OpenPrompt);
+                transformers 5 removed it from every model: load the model with
+                ``device_map="auto"`` instead.
+        """
+        parallelize = getattr(self.plm, "parallelize", None)
+        if not callable(parallelize):
+            raise NotImplementedError(
+                f"{type(self.plm).__name__} has no parallelize() (transformers 5 removed "
+                "model parallelism from its models); load the model with device_map='auto' "
+                "to spread it over several GPUs"
+            )
+        parallelize(device_map)
+        self.device_map = getattr(self.plm, "device_map", device_map)
+
+    def deparallelize(self) -> None:
+        """Undo :meth:`parallelize` (the model's own ``deparallelize``)."""
+        deparallelize = getattr(self.plm, "deparallelize", None)
+        if not callable(deparallelize):
+            raise NotImplementedError(f"{type(self.plm).__name__} has no deparallelize()")
+        deparallelize()
+        self.device_map = None

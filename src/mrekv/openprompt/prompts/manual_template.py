@@ -9,7 +9,8 @@ A template is plain text with ``{...}`` blocks, each a Python literal:
 * ``{"text": "..."}``: literal text;
 * ``"shortenable": True/False`` overrides whether a piece may be truncated
   (placeholders may, everything else may not); ``"post_processing": "lambda x: ..."``
-  is applied to a placeholder's or meta's value.
+  (or the lambda written as code, as OpenPrompt's own template files do) is applied
+  to a placeholder's or meta's value.
 
 Parsing: a piece preceded by a space gets ``add_prefix_space=" "`` and plain
 text is right-stripped. Filling: a placeholder or meta piece is
@@ -95,10 +96,12 @@ def _block(block: str, text: str, keys: tuple[str, ...]) -> dict[str, Any]:
     try:
         value = ast.literal_eval(block)
     except (ValueError, SyntaxError) as err:
-        raise ConfigError(
-            f"template {text!r}: block {block!r} is not a Python literal ({err}); "
-            "write booleans as True / False"
-        ) from None
+        value = _block_with_lambda(block)
+        if value is None:
+            raise ConfigError(
+                f"template {text!r}: block {block!r} is not a Python literal ({err}); "
+                "write booleans as True / False"
+            ) from None
     if isinstance(value, set):
         value = {k: None for k in value}
     if not isinstance(value, dict):
@@ -109,6 +112,36 @@ def _block(block: str, text: str, keys: tuple[str, ...]) -> dict[str, Any]:
             f"template {text!r}: unknown key {unknown[0]!r} in {block!r}; "
             f"valid keys: {', '.join(repr(k) for k in keys)}"
         )
+    return value
+
+
+def _block_with_lambda(block: str) -> dict[str, Any] | None:
+    """A literal dict whose ``post_processing`` is a lambda written as code, or None.
+
+    OpenPrompt evaluates each block, so its own template files (e.g. SuperGLUE's
+    ``soft_template.txt``) write ``{"placeholder":"text_b","post_processing": lambda x:x+"."}``.
+    The lambda is kept as its source text and evaluated like a ``post_processing`` string;
+    every other value must still be a literal.
+    """
+    try:
+        node = ast.parse(block, mode="eval").body
+    except SyntaxError:
+        return None
+    if not isinstance(node, ast.Dict) or any(k is None for k in node.keys):
+        return None
+    value: dict[str, Any] = {}
+    for key_node, value_node in zip(node.keys, node.values, strict=True):
+        try:
+            key = ast.literal_eval(key_node)  # type: ignore[arg-type]
+        except ValueError:
+            return None
+        if key == "post_processing" and isinstance(value_node, ast.Lambda):
+            value[key] = ast.get_source_segment(block, value_node)
+            continue
+        try:
+            value[key] = ast.literal_eval(value_node)
+        except ValueError:
+            return None
     return value
 
 
