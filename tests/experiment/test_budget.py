@@ -91,7 +91,8 @@ def test_every_line_carries_the_budget_fields_and_methods_share_samples(sweep):
     assert all(len(h) == 1 for h in by_unit.values())
     assert len({r["sample_hash"] for r in cells if r["budget"] == 16}) == 2  # seeds differ
     assert {r["method"] for r in cells if r["budget"] == 0} == {
-        "manual+calib", "prior:manual", "prior:auto", "head", "head:auto", "suite:manual"}
+        "manual+calib", "prior:manual", "prior:auto", "head", "head:auto", "suite:manual",
+        "head:1se"}
     # the sample config names no KPT file and no external corpus: those methods skip
     assert not {r["method"] for r in cells} & {"kpt+calib", "external+calib",
                                                 "knowledge+calib", "head:knowledge",
@@ -145,7 +146,7 @@ en-sample = "amazon"
 @pytest.mark.parametrize("method", ["mined+calib", "tfidf-lr", "probe", "prior:manual",
                                     "prior:auto", "manual+calib", "head", "external+calib",
                                     "knowledge+calib", "head:knowledge", "head:auto",
-                                    "suite:manual", "suite:knowledge"])
+                                    "suite:manual", "suite:knowledge", "head:1se"])
 def test_no_method_reads_a_label_outside_its_sample(method, tmp_path):
     from mrekv.experiment.budget import DatasetModel
     from mrekv.experiment.budget_runner import _prepare
