@@ -198,7 +198,7 @@ def fit_temperature(logits: Any, y: Any, prior_sd: float | None = None) -> float
     from scipy.special import log_softmax
 
     z = np.asarray(logits, dtype=np.float64)
-    _check_proba(np.zeros_like(z) if np.isfinite(z).all() else z, y)
+    _check_proba(np.where(np.isfinite(z), 0.0, z), y)  # shapes, labels and finiteness only
     t = np.asarray(y)
     z = z - z.max(1, keepdims=True)
 

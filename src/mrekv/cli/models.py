@@ -358,6 +358,7 @@ def _scored(clf: Any, texts: Sequence[str], labels: Sequence[str],
     """Classification and probability metrics of ``clf`` on the labelled texts (one LM
     pass), after temperature scaling on ``--fit-temperature`` texts when given."""
     import numpy as np
+    from scipy.special import softmax
 
     from mrekv.metrics import classification_metrics, fit_temperature, probability_metrics
 
@@ -372,9 +373,7 @@ def _scored(clf: Any, texts: Sequence[str], labels: Sequence[str],
         held = np.asarray(clf.predict_proba(held_texts), dtype=np.float64)
         temperature = fit_temperature(np.log(np.clip(held, 1e-12, None)),
                                       np.array([classes.index(c) for c in held_labels]))
-        logits = np.log(np.clip(proba, 1e-12, None)) / temperature
-        proba = np.exp(logits - logits.max(1, keepdims=True))
-        proba /= proba.sum(1, keepdims=True)
+        proba = softmax(np.log(np.clip(proba, 1e-12, None)) / temperature, axis=1)
         extra = {"temperature": round(temperature, 4), "n_temperature": len(held_texts)}
     predicted = [classes[i] for i in proba.argmax(1)]
     y = np.array([classes.index(c) for c in labels])

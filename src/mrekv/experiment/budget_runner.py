@@ -31,7 +31,7 @@ from mrekv.experiment.budget import (
     sample_hash,
 )
 from mrekv.experiment.results import append_line, finished_keys, results_lock, stable_hash
-from mrekv.metrics import expected_calibration_error, reliability_bins
+from mrekv.metrics import reliability_bins
 
 
 def select_datasets(exp: Any, datasets: Sequence[str] | None) -> list[Any]:
@@ -102,7 +102,7 @@ def cell_line(common: dict[str, Any], cell: dict[str, Any], proba: np.ndarray,
     confidence = probability_metrics(proba, gold)
     return {"kind": "cell", "key": cell_key(common, cell), **common, **cell,
             "macro_f1": metrics["macro_f1"], "accuracy": metrics["accuracy"],
-            "ece": round(expected_calibration_error(proba, gold), 5),
+            "ece": round(confidence["ece"], 5),
             "brier": round(confidence["brier"], 5), "nll": round(confidence["nll"], 5),
             "reliability": reliability_bins(proba, gold),
             "pred": encode_predictions(pred), **fields}
